@@ -1,0 +1,39 @@
+"""speechbrain_xai: explain pretrained SpeechBrain audio classifiers."""
+
+import os
+
+from setuptools import find_packages, setup
+
+here = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
+    long_description = f.read()
+
+# torch / torchaudio must come as a matching pair: torchaudio's wheels are
+# built against one torch release and fail to import against another. The
+# 2.11 pair imports and runs on CPU-only machines and on CUDA.
+TORCH = ["torch>=2.11,<2.12", "torchaudio>=2.11,<2.12"]
+
+setup(
+    name="speechbrain_xai",
+    version="0.1.0",
+    description="Explainers for pretrained SpeechBrain audio classifiers: L-MAC, "
+    "GAN-based activation maximisation, evolved local explanations",
+    long_description=long_description,
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["speechbrain_xai", "speechbrain_xai.*"]),
+    python_requires=">=3.9",
+    install_requires=TORCH + [
+        "speechbrain==1.1.2",
+        "hyperpyyaml>=1.2",
+        "numpy",
+        "soundfile",
+    ],
+    extras_require={
+        "plot": ["matplotlib"],
+        "captum": ["captum"],
+        "lime": ["lime"],
+        "test": ["pytest", "scipy", "matplotlib"],
+        "all": ["matplotlib", "captum", "lime", "pytest", "scipy"],
+    },
+    entry_points={"console_scripts": []},
+)

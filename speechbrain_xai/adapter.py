@@ -1,0 +1,554 @@
+"""The one classifier contract every explainer talks to.
+
+A :class:`ClassifierAdapter` wraps a frozen audio classifier and answers:
+
+* ``adapter(wavs, wav_lens)`` -> logits ``[B, C]`` for waveforms ``[B, N]``;
+* :meth:`ClassifierAdapter.masked_logits` -> logits for a masked STFT, either
+  through the exact listenable path (masked STFT -> ISTFT -> classifier) or,
+  where the front-end is known, a faster path that feeds the masked magnitude
+  straight into the classifier's features;
+* :meth:`ClassifierAdapter.capture` -> named hidden representations (hooks);
+* ``sample_rate``, ``class_names`` and the ``stft_config`` masks live on.
+
+It is built from a SpeechBrain pretrained folder or hub id
+(:meth:`from_hparams`), from the modules of a recipe (:meth:`from_modules`,
+:meth:`from_brain`), or from any waveform -> logits module
+(:meth:`from_module`). Explainers never branch on the kind of model.
+
+The adapter is frozen: its parameters do not require gradients, it stays in
+eval mode whatever ``train()`` is called with, and it is kept *outside* a
+Brain's trainable ``modules`` (so no optimiser, BatchNorm update or DDP wrap
+touches it). Gradients still flow through it to the inputs and masks.
+
+Example
+-------
+>>> import torch
+>>> black_box = torch.nn.Sequential(torch.nn.Linear(800, 3))
+>>> adapter = ClassifierAdapter.from_module(black_box, sample_rate=8000)
+>>> adapter(torch.randn(2, 800)).shape
+torch.Size([2, 3])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import torch
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_xai.stft import STFTConfig, apply_mask, istft, masked_magnitude, stft
+
+logger = get_logger(__name__)
+
+TargetSpec = Union[None, int, Sequence[int], torch.Tensor]
+
+
+# --------------------------------------------------------------------------
+# Front-end helpers
+# --------------------------------------------------------------------------
+def stft_config_from_speechbrain(stft_module, sample_rate: int) -> Optional[STFTConfig]:
+    """The :class:`STFTConfig` equal to a SpeechBrain ``STFT`` module's grid.
+
+    Returns ``None`` when the module's settings cannot be expressed (normalised
+    or two-sided STFT, unknown window), in which case only the ISTFT path is
+    available.
+    """
+    if getattr(stft_module, "normalized_stft", False) or not getattr(
+        stft_module, "onesided", True
+    ):
+        return None
+    window = getattr(stft_module, "window", None)
+    for name in ("hamming", "hann", "blackman", "rect"):
+        cfg = STFTConfig(
+            sample_rate=sample_rate,
+            n_fft=stft_module.n_fft,
+            win_length=stft_module.win_length,
+            hop_length=stft_module.hop_length,
+            window=name,
+            center=stft_module.center,
+            pad_mode=stft_module.pad_mode,
+        )
+        if window is not None and torch.allclose(
+            cfg.window_tensor(dtype=window.dtype), window.cpu()
+        ):
+            return cfg
+    return None
+
+
+class EncoderPipeline(torch.nn.Module):
+    """SpeechBrain's encoder-classifier layout as one module.
+
+    ``compute_features -> mean_var_norm -> embedding_model -> classifier``, the
+    modules of ``speechbrain.inference.classifiers.EncoderClassifier`` and of
+    the classification recipes. When ``compute_features`` is SpeechBrain's
+    ``Fbank``, :meth:`forward_magnitude` runs from an STFT magnitude.
+    """
+
+    def __init__(self, compute_features, embedding_model, classifier, mean_var_norm=None):
+        super().__init__()
+        self.compute_features = compute_features
+        self.mean_var_norm = mean_var_norm
+        self.embedding_model = embedding_model
+        self.classifier = classifier
+
+    def _from_features(self, feats, wav_lens):
+        if self.mean_var_norm is not None:
+            feats = self.mean_var_norm(feats, wav_lens)
+        emb = _call_with_lengths(self.embedding_model, feats, wav_lens)
+        return _as_logits(self.classifier(emb))
+
+    def forward(self, wavs, wav_lens):
+        return self._from_features(self.compute_features(wavs), wav_lens)
+
+    @property
+    def stft_module(self):
+        """The SpeechBrain STFT inside the front-end, if it is an ``Fbank``."""
+        if _fbank_parts(self.compute_features):
+            return self.compute_features.compute_STFT
+        return None
+
+    def forward_magnitude(self, mag, wav_lens):
+        fbank = self.compute_features
+        feats = fbank.compute_fbanks(mag.pow(2))  # Fbank uses the power spectrum
+        if fbank.deltas:
+            delta1 = fbank.compute_deltas(feats)
+            delta2 = fbank.compute_deltas(delta1)
+            feats = torch.cat([feats, delta1, delta2], dim=2)
+        if fbank.context:
+            feats = fbank.context_window(feats)
+        return self._from_features(feats, wav_lens)
+
+
+class SpectrogramPipeline(torch.nn.Module):
+    """SpeechBrain's ``AudioClassifier`` layout (e.g. ``speechbrain/cnn14-esc50``).
+
+    ``compute_stft -> |X|^(2 p) -> compute_fbank (or log1p) -> embedding_model
+    -> classifier``, as in ``speechbrain.inference.classifiers.AudioClassifier``.
+    """
+
+    def __init__(self, compute_stft, embedding_model, classifier, compute_fbank=None,
+                 spec_mag_power: float = 0.5, use_melspectra: bool = True):
+        super().__init__()
+        self.compute_stft = compute_stft
+        self.compute_fbank = compute_fbank
+        self.embedding_model = embedding_model
+        self.classifier = classifier
+        self.spec_mag_power = spec_mag_power
+        self.use_melspectra = use_melspectra and compute_fbank is not None
+
+    @property
+    def stft_module(self):
+        return self.compute_stft
+
+    def forward(self, wavs, wav_lens):
+        from speechbrain.processing.features import spectral_magnitude
+
+        mag = spectral_magnitude(self.compute_stft(wavs), power=0.5)
+        return self.forward_magnitude(mag, wav_lens)
+
+    def forward_magnitude(self, mag, wav_lens):
+        power = mag.pow(2)
+        if self.spec_mag_power < 1:
+            power = power + 1e-14  # as speechbrain's spectral_magnitude
+        power = power.pow(self.spec_mag_power)
+        net_input = self.compute_fbank(power) if self.use_melspectra else torch.log1p(power)
+        emb = self.embedding_model(net_input)
+        if emb.dim() == 4:
+            emb = emb.mean((-1, -2))
+        return _as_logits(self.classifier(emb))
+
+
+class WaveformModule(torch.nn.Module):
+    """A black-box ``waveforms [B, N] -> logits [B, C]`` module."""
+
+    def __init__(self, module: torch.nn.Module, takes_lengths: Optional[bool] = None):
+        super().__init__()
+        self.module = module
+        if takes_lengths is None:
+            params = inspect.signature(module.forward).parameters
+            takes_lengths = len([p for p in params.values() if p.kind in (
+                p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) >= 2
+        self.takes_lengths = takes_lengths
+
+    stft_module = None
+
+    def forward(self, wavs, wav_lens):
+        out = self.module(wavs, wav_lens) if self.takes_lengths else self.module(wavs)
+        return _as_logits(out)
+
+
+def _fbank_parts(module) -> bool:
+    return all(hasattr(module, a) for a in ("compute_STFT", "compute_fbanks", "deltas", "context"))
+
+
+def _call_with_lengths(module, feats, wav_lens):
+    try:
+        params = inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return module(feats)
+    return module(feats, wav_lens) if len(params) >= 2 else module(feats)
+
+
+def _as_logits(out) -> torch.Tensor:
+    if isinstance(out, (tuple, list)):
+        out = out[0]
+    if out.dim() == 3 and out.shape[1] == 1:  # SpeechBrain heads give [B, 1, C]
+        out = out.squeeze(1)
+    if out.dim() != 2:
+        raise ValueError(
+            f"The classifier returned shape {tuple(out.shape)}; the adapter needs "
+            "logits [B, C]. Wrap the model so that it returns one score per class."
+        )
+    return out
+
+
+def _label_names(label_encoder) -> Optional[List[str]]:
+    if label_encoder is None or not getattr(label_encoder, "ind2lab", None):
+        return None
+    ind2lab = label_encoder.ind2lab
+    return [str(ind2lab[i]) for i in range(len(ind2lab))]
+
+
+# --------------------------------------------------------------------------
+# The adapter
+# --------------------------------------------------------------------------
+class ClassifierAdapter(torch.nn.Module):
+    """A frozen audio classifier behind one contract (see module docstring).
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        Maps ``(wavs [B, N], wav_lens [B])`` to logits ``[B, C]``; one of
+        :class:`EncoderPipeline`, :class:`SpectrogramPipeline`,
+        :class:`WaveformModule`. Use the ``from_*`` constructors.
+    sample_rate : int
+        The rate the classifier expects; other rates are resampled.
+    class_names : list of str, optional
+        Names of the ``C`` classes.
+    stft_config : STFTConfig, optional
+        Grid for masks. Defaults to the classifier's own STFT when it is known
+        (then the fast feature path is available), else SpeechBrain's default
+        25 ms / 10 ms grid at ``sample_rate``.
+    min_samples : int
+        Shortest accepted waveform (default: one STFT window).
+    """
+
+    def __init__(self, model: torch.nn.Module, sample_rate: int,
+                 class_names: Optional[Sequence[str]] = None,
+                 stft_config: Optional[STFTConfig] = None,
+                 min_samples: Optional[int] = None):
+        super().__init__()
+        self.model = model
+        self.sample_rate = int(sample_rate)
+        self.class_names = list(class_names) if class_names is not None else None
+        native = None
+        if getattr(model, "stft_module", None) is not None:
+            native = stft_config_from_speechbrain(model.stft_module, self.sample_rate)
+        self.stft_config = stft_config or native or STFTConfig(sample_rate=self.sample_rate)
+        if self.stft_config.sample_rate != self.sample_rate:
+            raise ValueError(
+                f"stft_config.sample_rate={self.stft_config.sample_rate} differs from the "
+                f"classifier's sample_rate={self.sample_rate}."
+            )
+        # The fast path is exact only when masks live on the front-end's own grid.
+        self.has_feature_path = native is not None and native == self.stft_config
+        self.min_samples = int(min_samples or self.stft_config.win_length)
+        self.requires_grad_(False)
+        super().train(False)
+
+    # ---------------------------------------------------------------- builders
+    @classmethod
+    def from_module(cls, module: torch.nn.Module, sample_rate: int,
+                    class_names: Optional[Sequence[str]] = None,
+                    takes_lengths: Optional[bool] = None, **kwargs) -> "ClassifierAdapter":
+        """Wraps any ``waveforms [B, N] -> logits [B, C]`` module (a black box).
+
+        ``takes_lengths`` says whether it is called as ``module(wavs, wav_lens)``;
+        by default this is read from its ``forward`` signature.
+        """
+        return cls(WaveformModule(module, takes_lengths), sample_rate, class_names, **kwargs)
+
+    @classmethod
+    def from_modules(cls, compute_features, embedding_model, classifier, sample_rate: int,
+                     mean_var_norm=None, class_names=None, label_encoder=None,
+                     **kwargs) -> "ClassifierAdapter":
+        """Builds the adapter from a recipe's modules (features, embedding, head)."""
+        model = EncoderPipeline(compute_features, embedding_model, classifier, mean_var_norm)
+        names = class_names or _label_names(label_encoder)
+        return cls(model, sample_rate, names, **kwargs)
+
+    @classmethod
+    def from_brain(cls, brain, sample_rate: int, **kwargs) -> "ClassifierAdapter":
+        """Builds the adapter from a trained classification ``Brain``.
+
+        Reads ``compute_features``, optional ``mean_var_norm``,
+        ``embedding_model`` and ``classifier`` from ``brain.modules`` (or
+        ``brain.hparams``) and the label encoder from ``brain.hparams``.
+        """
+        def get(name):
+            mod = getattr(brain.modules, name, None)
+            return mod if mod is not None else getattr(brain.hparams, name, None)
+
+        missing = [n for n in ("compute_features", "embedding_model", "classifier") if get(n) is None]
+        if missing:
+            raise ValueError(f"The Brain lacks the modules {missing} needed by from_brain.")
+        return cls.from_modules(
+            get("compute_features"), get("embedding_model"), get("classifier"),
+            sample_rate=sample_rate, mean_var_norm=get("mean_var_norm"),
+            label_encoder=getattr(brain.hparams, "label_encoder", None), **kwargs,
+        )
+
+    @classmethod
+    def from_hparams(cls, source: str, savedir: Optional[str] = None,
+                     hparams_file: str = "hyperparams.yaml", run_opts: Optional[dict] = None,
+                     sample_rate: Optional[int] = None, **kwargs) -> "ClassifierAdapter":
+        """Loads a SpeechBrain pretrained classifier (local folder or hub id).
+
+        The folder holds ``hyperparams.yaml`` with ``modules`` and a
+        ``pretrainer``, as written by this project's classification recipe or
+        published by SpeechBrain. Two layouts are understood:
+        ``EncoderClassifier`` (``compute_features``, optional
+        ``mean_var_norm``, ``embedding_model``, ``classifier``) and
+        ``AudioClassifier`` (``compute_stft``, optional ``compute_fbank``,
+        ``embedding_model``, ``classifier``; e.g. ``speechbrain/cnn14-esc50``).
+
+        Arguments
+        ---------
+        source : str
+            Local folder or hub id.
+        savedir : str, optional
+            Where SpeechBrain links or downloads the files; defaults to the
+            source folder itself when ``source`` is a local folder.
+        hparams_file : str
+            Name of the hyperparameter file inside ``source``.
+        run_opts : dict, optional
+            SpeechBrain run options (e.g. ``{"device": "cuda:0"}``).
+        sample_rate : int, optional
+            Overrides the ``sample_rate`` read from the hyperparameters.
+        """
+        from speechbrain.inference.interfaces import Pretrained
+
+        if savedir is None and os.path.isdir(source):
+            savedir = source
+        pretrained = Pretrained.from_hparams(
+            source=source, hparams_file=hparams_file, savedir=savedir, run_opts=run_opts
+        )
+        mods, hparams = pretrained.mods, pretrained.hparams
+        rate = sample_rate or getattr(hparams, "sample_rate", None)
+        if rate is None:
+            raise ValueError(
+                f"{source}/{hparams_file} has no sample_rate; pass sample_rate= to from_hparams."
+            )
+        names = _label_names(getattr(hparams, "label_encoder", None))
+        if "compute_stft" in mods and "embedding_model" in mods and "classifier" in mods:
+            model = SpectrogramPipeline(
+                mods.compute_stft, mods.embedding_model, mods.classifier,
+                compute_fbank=mods["compute_fbank"] if "compute_fbank" in mods else None,
+                spec_mag_power=getattr(hparams, "spec_mag_power", 0.5),
+                use_melspectra=getattr(hparams, "use_melspectra", True),
+            )
+        elif all(k in mods for k in ("compute_features", "embedding_model", "classifier")):
+            model = EncoderPipeline(
+                mods.compute_features, mods.embedding_model, mods.classifier,
+                mods["mean_var_norm"] if "mean_var_norm" in mods else None,
+            )
+        else:
+            raise ValueError(
+                f"{source}: unsupported module layout {sorted(mods.keys())}. Expected "
+                "compute_features + embedding_model + classifier (EncoderClassifier) or "
+                "compute_stft + embedding_model + classifier (AudioClassifier); for other "
+                "models wrap a waveform->logits module with ClassifierAdapter.from_module."
+            )
+        adapter = cls(model, rate, names, **kwargs)
+        return adapter.to(pretrained.device)
+
+    # ------------------------------------------------------------ frozen state
+    def train(self, mode: bool = True):
+        """The classifier stays in eval mode: explanations must not change it."""
+        return super().train(False)
+
+    @property
+    def device(self) -> torch.device:
+        for tensor in list(self.parameters()) + list(self.buffers()):
+            return tensor.device
+        return torch.device("cpu")
+
+    @property
+    def num_classes(self) -> Optional[int]:
+        return len(self.class_names) if self.class_names is not None else None
+
+    # ------------------------------------------------------------------ inputs
+    def prepare(self, wavs, wav_lens=None, sample_rate: Optional[int] = None,
+                require_signal: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Validates and converts waveforms to the classifier's expectations.
+
+        Accepts ``[N]`` (one clip), ``[B, N]``, or ``[B, N, C]`` (channels
+        last, as SpeechBrain's audio loaders give; downmixed by averaging).
+        Resamples from ``sample_rate`` to the classifier's rate. Raises a
+        ``ValueError`` for empty, too short, non-finite (and, with
+        ``require_signal``, silent) audio, and for bad ``wav_lens``.
+
+        Returns
+        -------
+        (torch.Tensor, torch.Tensor)
+            Waveforms ``[B, N]`` (float32, on the adapter's device) and
+            relative lengths ``[B]``.
+        """
+        wavs = torch.as_tensor(wavs)
+        if not torch.is_floating_point(wavs):
+            raise ValueError(f"Waveforms must be floating point, got {wavs.dtype}.")
+        if wavs.dim() == 1:
+            wavs = wavs.unsqueeze(0)
+        elif wavs.dim() == 3:
+            logger.info("Downmixing %d channels to mono by averaging.", wavs.shape[-1])
+            wavs = wavs.mean(dim=-1)
+        elif wavs.dim() != 2:
+            raise ValueError(
+                f"Waveforms must be [N], [B, N] or [B, N, channels]; got shape {tuple(wavs.shape)}."
+            )
+        if wavs.numel() == 0:
+            raise ValueError("Empty waveform batch: nothing to classify.")
+        if not torch.isfinite(wavs).all():
+            raise ValueError("Waveforms contain NaN or infinite samples; clean the audio first.")
+        wavs = wavs.to(self.device, torch.float32)
+        if wav_lens is None:
+            wav_lens = torch.ones(wavs.shape[0], device=wavs.device)
+        wav_lens = torch.as_tensor(wav_lens, dtype=torch.float32, device=wavs.device).reshape(-1)
+        if wav_lens.shape[0] != wavs.shape[0]:
+            raise ValueError(f"wav_lens has {wav_lens.shape[0]} entries for {wavs.shape[0]} waveforms.")
+        if (wav_lens <= 0).any() or (wav_lens > 1).any():
+            raise ValueError("wav_lens are relative lengths and must lie in (0, 1].")
+        if sample_rate is not None and int(sample_rate) != self.sample_rate:
+            import torchaudio.functional as AF
+
+            wavs = AF.resample(wavs, int(sample_rate), self.sample_rate)
+        abs_lens = (wav_lens * wavs.shape[1]).round().long()
+        if int(abs_lens.min()) < self.min_samples:
+            raise ValueError(
+                f"Audio too short: {int(abs_lens.min())} samples, the classifier needs at least "
+                f"{self.min_samples} ({self.min_samples / self.sample_rate:.3f} s)."
+            )
+        if require_signal:
+            valid = torch.arange(wavs.shape[1], device=wavs.device)[None] < abs_lens[:, None]
+            silent = ((wavs.abs() * valid).amax(dim=1) == 0).nonzero().flatten().tolist()
+            if silent:
+                raise ValueError(f"Clips {silent} are silent: there is nothing to explain.")
+        return wavs, wav_lens
+
+    # ---------------------------------------------------------------- forwards
+    def forward(self, wavs: torch.Tensor, wav_lens: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Logits ``[B, C]`` for waveforms ``[B, N]`` at the classifier's rate."""
+        if wav_lens is None:
+            wav_lens = torch.ones(wavs.shape[0], device=wavs.device)
+        return self.model(wavs, wav_lens)
+
+    def probabilities(self, wavs, wav_lens=None) -> torch.Tensor:
+        """Softmax of :meth:`forward`."""
+        return self.forward(wavs, wav_lens).softmax(dim=-1)
+
+    def predict(self, wavs, wav_lens=None) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Probabilities ``[B, C]`` and predicted indices ``[B]``."""
+        probs = self.probabilities(wavs, wav_lens)
+        return probs, probs.argmax(dim=-1)
+
+    def stft(self, wavs: torch.Tensor) -> torch.Tensor:
+        """Complex STFT ``[B, T, F]`` on the adapter's mask grid."""
+        return stft(wavs, self.stft_config)
+
+    def masked_logits(self, spec: torch.Tensor, mask: torch.Tensor, length: int,
+                      wav_lens: Optional[torch.Tensor] = None, mode: str = "linear",
+                      path: str = "istft") -> torch.Tensor:
+        """Logits for the masked input.
+
+        Arguments
+        ---------
+        spec : torch.Tensor
+            Complex STFT ``[B, T, F]`` of the input (from :meth:`stft`).
+        mask : torch.Tensor
+            Mask ``[B, T, F]`` in ``[0, 1]``.
+        length : int
+            Number of waveform samples of the input.
+        wav_lens : torch.Tensor, optional
+            Relative lengths ``[B]``.
+        mode : str
+            Mask convention, ``"linear"`` or ``"log1p"`` (see ``stft``).
+        path : str
+            ``"istft"``: the listenable path, ISTFT then the classifier.
+            ``"features"``: masked magnitude straight into the classifier's
+            front-end (only where ``has_feature_path``; skips the ISTFT, and
+            differs from the ISTFT path because a masked STFT is not the STFT
+            of any signal).
+        """
+        if path == "istft":
+            return self.forward(istft(apply_mask(spec, mask, mode), self.stft_config, length), wav_lens)
+        if path == "features":
+            if not self.has_feature_path:
+                raise ValueError(
+                    "This classifier has no known STFT front-end on the mask grid; use path='istft'."
+                )
+            if wav_lens is None:
+                wav_lens = torch.ones(spec.shape[0], device=spec.device)
+            return self.model.forward_magnitude(masked_magnitude(spec, mask, mode), wav_lens)
+        raise ValueError(f"Unknown path {path!r}; use 'istft' or 'features'.")
+
+    # ------------------------------------------------------------------ hooks
+    def layer_names(self) -> List[str]:
+        """Names accepted by :meth:`capture` (submodules of ``self.model``)."""
+        return [name for name, _ in self.model.named_modules() if name]
+
+    @contextlib.contextmanager
+    def capture(self, layers: Sequence[str]) -> Iterator[Dict[str, torch.Tensor]]:
+        """Records the outputs of named layers during forwards in the block.
+
+        Example
+        -------
+        >>> net = torch.nn.Sequential(torch.nn.Linear(400, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+        >>> adapter = ClassifierAdapter.from_module(net, sample_rate=8000)
+        >>> with adapter.capture(["module.1"]) as reps:
+        ...     logits = adapter(torch.randn(3, 400))
+        >>> reps["module.1"].shape
+        torch.Size([3, 8])
+        """
+        modules = dict(self.model.named_modules())
+        unknown = [name for name in layers if name not in modules]
+        if unknown:
+            raise ValueError(
+                f"Unknown layers {unknown}; adapter.layer_names() lists the valid ones, "
+                f"e.g. {self.layer_names()[:8]}."
+            )
+        outputs: Dict[str, torch.Tensor] = {}
+        handles = []
+        for name in layers:
+            def hook(_module, _inputs, output, name=name):
+                outputs[name] = output[0] if isinstance(output, (tuple, list)) else output
+            handles.append(modules[name].register_forward_hook(hook))
+        try:
+            yield outputs
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    # ---------------------------------------------------------------- targets
+    def resolve_targets(self, target: TargetSpec, logits: torch.Tensor) -> torch.Tensor:
+        """Targets ``[B]`` from ``None`` (predicted class), an int, or one per example."""
+        batch, num_classes = logits.shape
+        if target is None:
+            return logits.argmax(dim=-1)
+        if isinstance(target, str) or (
+            isinstance(target, (list, tuple)) and target and isinstance(target[0], str)
+        ):
+            names = [target] if isinstance(target, str) else list(target)
+            if self.class_names is None or any(n not in self.class_names for n in names):
+                raise ValueError(f"Unknown class name(s) {names}; classes: {self.class_names}.")
+            target = [self.class_names.index(n) for n in names]
+        target = torch.as_tensor(target, dtype=torch.long, device=logits.device)
+        if target.dim() == 0 or target.numel() == 1:
+            target = target.reshape(1).expand(batch)
+        if target.shape != (batch,):
+            raise ValueError(f"target must be None, one int, or {batch} ints; got {tuple(target.shape)}.")
+        if (target < 0).any() or (target >= num_classes).any():
+            raise ValueError(f"target indices must lie in [0, {num_classes}).")
+        return target.clone()

@@ -1,0 +1,283 @@
+"""The one STFT helper: settings, analysis, synthesis and masking.
+
+Every explainer in this package describes its explanation as a mask on the
+linear-frequency STFT grid of the input, ``[B, T, F]`` (batch, frames, bins),
+values in ``[0, 1]``. This module holds that grid and the two ways of applying
+a mask to it:
+
+* ``"linear"`` (default): ``ISTFT(M * X)``, with ``X`` the complex STFT. The
+  masked-in and masked-out waveforms then add back to the input.
+* ``"log1p"``: ``ISTFT(expm1(M * log1p|X|) * phase(X))``, the convention of
+  SpeechBrain's ESC50 L-MAC recipe, offered for parity. Here masked-in and
+  masked-out do *not* add back to the input, and a mask value of 0.5 attenuates
+  loud bins far more than quiet ones.
+
+The layout follows SpeechBrain's ``speechbrain.processing.features.STFT``
+(frames before bins), and with the same settings the grids are identical, so a
+mask can be applied directly to a SpeechBrain front-end's spectrum.
+
+Example
+-------
+>>> import torch
+>>> cfg = STFTConfig(sample_rate=16000)
+>>> wavs = torch.randn(2, 16000)
+>>> spec = stft(wavs, cfg)
+>>> spec.shape
+torch.Size([2, 101, 201])
+>>> rec = istft(spec, cfg, length=16000)
+>>> torch.allclose(rec, wavs, atol=1e-4)
+True
+>>> mask = torch.ones(2, 101, 201)
+>>> masked_in, masked_out = masked_waveforms(spec, mask, cfg, length=16000)
+>>> torch.allclose(masked_in, wavs, atol=1e-4), float(masked_out.abs().max()) < 1e-6
+(True, True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import torch
+
+MASK_MODES = ("linear", "log1p")
+_WINDOWS = {
+    "hamming": torch.hamming_window,
+    "hann": torch.hann_window,
+    "blackman": torch.blackman_window,
+    "rect": torch.ones,
+}
+
+
+@dataclass(frozen=True)
+class STFTConfig:
+    """Settings of the STFT grid a mask lives on (lengths in samples).
+
+    The defaults equal SpeechBrain's ``Fbank``/``STFT`` defaults at 16 kHz:
+    25 ms Hamming window, 10 ms hop, ``n_fft`` 400, centred frames.
+
+    Arguments
+    ---------
+    sample_rate : int
+        Sample rate of the waveforms the grid describes.
+    n_fft : int
+        FFT size; the grid has ``n_fft // 2 + 1`` frequency bins.
+    win_length : int
+        Window length in samples (defaults to ``n_fft``).
+    hop_length : int
+        Hop between frames in samples (defaults to ``win_length // 2.5``).
+    window : str
+        One of ``hamming``, ``hann``, ``blackman``, ``rect``.
+    center : bool
+        Whether frames are centred (padding of ``n_fft // 2`` on both sides).
+    pad_mode : str
+        Padding mode used when ``center`` is True.
+    """
+
+    sample_rate: int = 16000
+    n_fft: int = 400
+    win_length: Optional[int] = None
+    hop_length: Optional[int] = None
+    window: str = "hamming"
+    center: bool = True
+    pad_mode: str = "constant"
+
+    def __post_init__(self):
+        if self.win_length is None:
+            object.__setattr__(self, "win_length", self.n_fft)
+        if self.hop_length is None:
+            object.__setattr__(self, "hop_length", int(self.win_length // 2.5))
+        if self.window not in _WINDOWS:
+            raise ValueError(
+                f"Unknown window {self.window!r}; use one of {sorted(_WINDOWS)}."
+            )
+        if not 0 < self.hop_length <= self.win_length <= self.n_fft:
+            raise ValueError(
+                "STFT settings need 0 < hop_length <= win_length <= n_fft, got "
+                f"hop={self.hop_length}, win={self.win_length}, n_fft={self.n_fft}."
+            )
+
+    @classmethod
+    def from_ms(cls, sample_rate: int, n_fft: int, win_length_ms: float,
+                hop_length_ms: float, **kwargs) -> "STFTConfig":
+        """Builds a config from window and hop lengths in milliseconds,
+        rounding as SpeechBrain's ``STFT`` does.
+
+        >>> STFTConfig.from_ms(16000, 1024, 23.22, 11.61).hop_length
+        186
+        """
+        return cls(
+            sample_rate=sample_rate,
+            n_fft=n_fft,
+            win_length=int(round(sample_rate / 1000.0 * win_length_ms)),
+            hop_length=int(round(sample_rate / 1000.0 * hop_length_ms)),
+            **kwargs,
+        )
+
+    @property
+    def n_freq(self) -> int:
+        """Number of frequency bins, ``n_fft // 2 + 1``."""
+        return self.n_fft // 2 + 1
+
+    def num_frames(self, num_samples: int) -> int:
+        """Number of STFT frames for a waveform of ``num_samples`` samples.
+
+        >>> STFTConfig().num_frames(16000)
+        101
+        """
+        if self.center:
+            return num_samples // self.hop_length + 1
+        return max(0, (num_samples - self.n_fft) // self.hop_length + 1)
+
+    def window_tensor(self, device=None, dtype=torch.float32) -> torch.Tensor:
+        """The analysis window as a tensor of ``win_length`` samples."""
+        return _WINDOWS[self.window](self.win_length, device=device, dtype=dtype)
+
+    def to_dict(self) -> dict:
+        """Plain-dict form, for JSON and YAML."""
+        return dataclasses.asdict(self)
+
+
+def stft(wavs: torch.Tensor, config: STFTConfig) -> torch.Tensor:
+    """Complex STFT of a batch of waveforms.
+
+    Arguments
+    ---------
+    wavs : torch.Tensor
+        Waveforms ``[B, N]``.
+    config : STFTConfig
+        The grid settings.
+
+    Returns
+    -------
+    torch.Tensor
+        Complex spectrum ``[B, T, F]``.
+    """
+    if wavs.dim() != 2:
+        raise ValueError(f"stft expects waveforms [B, N], got shape {tuple(wavs.shape)}.")
+    spec = torch.stft(
+        wavs,
+        n_fft=config.n_fft,
+        hop_length=config.hop_length,
+        win_length=config.win_length,
+        window=config.window_tensor(wavs.device, wavs.dtype),
+        center=config.center,
+        pad_mode=config.pad_mode,
+        normalized=False,
+        onesided=True,
+        return_complex=True,
+    )  # (B, F, T)
+    return spec.transpose(1, 2)
+
+
+def istft(spec: torch.Tensor, config: STFTConfig, length: int) -> torch.Tensor:
+    """Inverse of :func:`stft` (overlap-add with window normalisation).
+
+    Arguments
+    ---------
+    spec : torch.Tensor
+        Complex spectrum ``[B, T, F]``.
+    config : STFTConfig
+        The grid settings used for analysis.
+    length : int
+        Number of output samples.
+
+    Returns
+    -------
+    torch.Tensor
+        Waveforms ``[B, length]``.
+    """
+    if not torch.is_complex(spec) or spec.dim() != 3:
+        raise ValueError("istft expects a complex spectrum [B, T, F].")
+    real_dtype = spec.real.dtype
+    return torch.istft(
+        spec.transpose(1, 2),
+        n_fft=config.n_fft,
+        hop_length=config.hop_length,
+        win_length=config.win_length,
+        window=config.window_tensor(spec.device, real_dtype),
+        center=config.center,
+        normalized=False,
+        onesided=True,
+        length=length,
+    )
+
+
+def check_mask(mask: torch.Tensor, spec: torch.Tensor) -> None:
+    """Raises a ``ValueError`` unless ``mask`` is a ``[B, T, F]`` mask for ``spec``."""
+    if mask.shape != spec.shape:
+        raise ValueError(
+            f"Mask shape {tuple(mask.shape)} does not match the STFT grid "
+            f"{tuple(spec.shape)} ([B, T, F]); build masks on the adapter's stft_config."
+        )
+    if torch.is_complex(mask) or not torch.isfinite(mask).all():
+        raise ValueError("Masks must be real and finite.")
+
+
+def apply_mask(spec: torch.Tensor, mask: torch.Tensor, mode: str = "linear") -> torch.Tensor:
+    """Masked complex spectrum, following the package's mask convention.
+
+    Arguments
+    ---------
+    spec : torch.Tensor
+        Complex spectrum ``[B, T, F]``.
+    mask : torch.Tensor
+        Mask ``[B, T, F]`` in ``[0, 1]`` (1 keeps a bin).
+    mode : str
+        ``"linear"`` masks the complex STFT; ``"log1p"`` masks ``log1p|X|``
+        and keeps the phase (SpeechBrain ESC50 recipe convention).
+
+    Returns
+    -------
+    torch.Tensor
+        Complex masked spectrum ``[B, T, F]``.
+    """
+    check_mask(mask, spec)
+    if mode == "linear":
+        return spec * mask
+    if mode == "log1p":
+        mag = spec.abs()
+        phase = torch.polar(torch.ones_like(mag), spec.angle())
+        return torch.expm1(mask * torch.log1p(mag)) * phase
+    raise ValueError(f"Unknown mask mode {mode!r}; use one of {MASK_MODES}.")
+
+
+def masked_magnitude(spec: torch.Tensor, mask: torch.Tensor, mode: str = "linear") -> torch.Tensor:
+    """Magnitude of :func:`apply_mask` without building the complex result."""
+    check_mask(mask, spec)
+    mag = spec.abs()
+    if mode == "linear":
+        return mask * mag
+    if mode == "log1p":
+        return torch.expm1(mask * torch.log1p(mag))
+    raise ValueError(f"Unknown mask mode {mode!r}; use one of {MASK_MODES}.")
+
+
+def masked_waveforms(
+    spec: torch.Tensor,
+    mask: torch.Tensor,
+    config: STFTConfig,
+    length: int,
+    mode: str = "linear",
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Masked-in and masked-out waveforms, ``ISTFT(M X)`` and ``ISTFT((1 - M) X)``.
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        Masked-in and masked-out waveforms, each ``[B, length]``.
+    """
+    masked_in = istft(apply_mask(spec, mask, mode), config, length)
+    masked_out = istft(apply_mask(spec, 1.0 - mask, mode), config, length)
+    return masked_in, masked_out
+
+
+def resize_mask(mask: torch.Tensor, num_frames: int, num_freq: int) -> torch.Tensor:
+    """Bilinear resize of masks ``[B, T', F']`` to ``[B, num_frames, num_freq]``."""
+    if mask.shape[-2:] == (num_frames, num_freq):
+        return mask
+    out = torch.nn.functional.interpolate(
+        mask.unsqueeze(1), size=(num_frames, num_freq), mode="bilinear", align_corners=False
+    )
+    return out.squeeze(1).clamp(0.0, 1.0)
