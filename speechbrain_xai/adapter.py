@@ -94,14 +94,19 @@ class EncoderPipeline(torch.nn.Module):
         self.embedding_model = embedding_model
         self.classifier = classifier
 
-    def _from_features(self, feats, wav_lens):
+    def features(self, wavs):
+        """The front-end's features (e.g. log-mel ``[B, T, n_mels]``)."""
+        return self.compute_features(wavs)
+
+    def from_features(self, feats, wav_lens):
+        """Logits from front-end features: normalisation, embedding, head."""
         if self.mean_var_norm is not None:
             feats = self.mean_var_norm(feats, wav_lens)
-        emb = _call_with_lengths(self.embedding_model, feats, wav_lens)
+        emb = call_with_lengths(self.embedding_model, feats, wav_lens)
         return _as_logits(self.classifier(emb))
 
     def forward(self, wavs, wav_lens):
-        return self._from_features(self.compute_features(wavs), wav_lens)
+        return self.from_features(self.compute_features(wavs), wav_lens)
 
     @property
     def stft_module(self):
@@ -119,7 +124,7 @@ class EncoderPipeline(torch.nn.Module):
             feats = torch.cat([feats, delta1, delta2], dim=2)
         if fbank.context:
             feats = fbank.context_window(feats)
-        return self._from_features(feats, wav_lens)
+        return self.from_features(feats, wav_lens)
 
 
 class SpectrogramPipeline(torch.nn.Module):
@@ -144,17 +149,26 @@ class SpectrogramPipeline(torch.nn.Module):
         return self.compute_stft
 
     def forward(self, wavs, wav_lens):
+        return self.from_features(self.features(wavs), wav_lens)
+
+    def features(self, wavs):
+        """The network input (mel or log1p spectrogram ``[B, T, F']``)."""
         from speechbrain.processing.features import spectral_magnitude
 
-        mag = spectral_magnitude(self.compute_stft(wavs), power=0.5)
-        return self.forward_magnitude(mag, wav_lens)
+        return self._features_from_magnitude(spectral_magnitude(self.compute_stft(wavs), power=0.5))
 
-    def forward_magnitude(self, mag, wav_lens):
+    def _features_from_magnitude(self, mag):
         power = mag.pow(2)
         if self.spec_mag_power < 1:
             power = power + 1e-14  # as speechbrain's spectral_magnitude
         power = power.pow(self.spec_mag_power)
-        net_input = self.compute_fbank(power) if self.use_melspectra else torch.log1p(power)
+        return self.compute_fbank(power) if self.use_melspectra else torch.log1p(power)
+
+    def forward_magnitude(self, mag, wav_lens):
+        return self.from_features(self._features_from_magnitude(mag), wav_lens)
+
+    def from_features(self, net_input, wav_lens=None):
+        """Logits from the network input (embedding, head)."""
         emb = self.embedding_model(net_input)
         if emb.dim() == 4:
             emb = emb.mean((-1, -2))
@@ -184,9 +198,14 @@ def _fbank_parts(module) -> bool:
     return all(hasattr(module, a) for a in ("compute_STFT", "compute_fbanks", "deltas", "context"))
 
 
-def _call_with_lengths(module, feats, wav_lens):
+def call_with_lengths(module, feats, wav_lens):
+    """Calls an embedding model with lengths when its forward takes them
+    (SpeechBrain's ECAPA, this package's SmallCNN) and without otherwise (Cnn14)."""
+    inner = module
+    if isinstance(module, (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel)):
+        inner = module.module  # the wrapper's forward(*inputs) hides the signature
     try:
-        params = inspect.signature(module.forward).parameters
+        params = inspect.signature(inner.forward).parameters
     except (TypeError, ValueError):
         return module(feats)
     return module(feats, wav_lens) if len(params) >= 2 else module(feats)
@@ -453,6 +472,32 @@ class ClassifierAdapter(torch.nn.Module):
         """Probabilities ``[B, C]`` and predicted indices ``[B]``."""
         probs = self.probabilities(wavs, wav_lens)
         return probs, probs.argmax(dim=-1)
+
+    @property
+    def has_features(self) -> bool:
+        """Whether the front-end is known, so :meth:`features` and
+        :meth:`logits_from_features` work (SpeechBrain layouts, not black boxes)."""
+        return hasattr(self.model, "from_features")
+
+    def features(self, wavs: torch.Tensor) -> torch.Tensor:
+        """The classifier's front-end features for waveforms (e.g. log-mel ``[B, T, n_mels]``)."""
+        if not self.has_features:
+            raise ValueError("This classifier is a black box: its features are unknown.")
+        return self.model.features(wavs)
+
+    def logits_from_features(self, feats: torch.Tensor,
+                             wav_lens: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Logits ``[B, C]`` from front-end features (the rest of the classifier).
+
+        This is the input domain of feature-space explainers such as
+        activation maximisation: ``adapter.logits_from_features(adapter.features(w))``
+        equals ``adapter(w)``.
+        """
+        if not self.has_features:
+            raise ValueError("This classifier is a black box: its features are unknown.")
+        if wav_lens is None:
+            wav_lens = torch.ones(feats.shape[0], device=feats.device)
+        return self.model.from_features(feats, wav_lens)
 
     def stft(self, wavs: torch.Tensor) -> torch.Tensor:
         """Complex STFT ``[B, T, F]`` on the adapter's mask grid."""

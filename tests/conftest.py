@@ -28,3 +28,24 @@ def tiny_adapter(tiny_modules):
     return ClassifierAdapter.from_modules(
         sample_rate=16000, class_names=["a", "b", "c"], **tiny_modules
     )
+
+
+@pytest.fixture(scope="session")
+def debug_classifier(tmp_path_factory):
+    """The VocalMix classification recipe run once in --debug on tiny data.
+
+    Returns a dict with ``pretrained`` (the exported SpeechBrain folder that
+    ``ClassifierAdapter.from_hparams`` loads), ``data_folder`` and
+    ``manifests`` (train/valid/test CSVs, paths under ``$data_root``).
+    """
+    from tests.helpers import listed_recipes, run_recipe
+
+    row = [r for r in listed_recipes() if r["Hparams"].endswith("small_cnn.yaml")][0]
+    base = tmp_path_factory.mktemp("debug_classifier")
+    out = base / "out"
+    run_recipe(row, base / "data", out)
+    return {
+        "pretrained": str(out / "pretrained"),
+        "data_folder": str(base / "data"),
+        "manifests": {s: str(out / "save" / f"{s}.csv") for s in ("train", "valid", "test")},
+    }

@@ -183,3 +183,14 @@ pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
         classifier: !ref <classifier>
         label_encoder: !ref <label_encoder>
 """
+
+
+def test_feature_domain_round_trip(tiny_adapter):
+    wavs, lens = tiny_adapter.prepare(torch.randn(2, 8000))
+    feats = tiny_adapter.features(wavs)
+    assert feats.shape[0] == 2 and feats.shape[2] == 24
+    assert torch.allclose(tiny_adapter.logits_from_features(feats, lens), tiny_adapter(wavs, lens), atol=1e-5)
+    black = ClassifierAdapter.from_module(WaveNet(), sample_rate=16000)
+    assert not black.has_features
+    with pytest.raises(ValueError, match="black box"):
+        black.features(wavs)
