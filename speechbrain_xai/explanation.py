@@ -154,6 +154,8 @@ class Explanation:
         """Writes each example as ``{id}_{input,masked_in,masked_out}.wav``,
         ``{id}_mask.npy``, ``{id}.png`` (when matplotlib is there) and
         ``{id}.json`` (written last, so its presence marks a complete output).
+        Audio is 32-bit float WAV: lossless, and masked audio louder than
+        full scale is not clipped.
 
         Files are first written to a temporary folder inside ``folder`` and
         then moved into place, so an interrupted save never leaves a json next
@@ -187,7 +189,7 @@ class Explanation:
                 for kind in ("input_wav", "masked_in", "masked_out"):
                     name = "input" if kind == "input_wav" else kind
                     audio = getattr(self, kind)[i, :n].numpy().astype(np.float32)
-                    sf.write(os.path.join(tmp, f"{ex_id}_{name}.wav"), audio, self.sample_rate)
+                    sf.write(os.path.join(tmp, f"{ex_id}_{name}.wav"), audio, self.sample_rate, subtype="FLOAT")
                 np.save(os.path.join(tmp, f"{ex_id}_mask.npy"), self.mask[i].numpy())
                 if plotter is not None:
                     plotter(self[i], os.path.join(tmp, f"{ex_id}.png"))
