@@ -33,7 +33,7 @@ Background model
 Mixing
     Every background family is normalised to unit RMS and gets a random gain;
     the background is normalised to unit RMS; the voice is scaled to a random
-    voice-to-background SNR (default -5 to +10 dB) measured *over the voice
+    voice-to-background SNR (default 0 to +12 dB) measured *over the voice
     interval* (against a floor 10 dB below the clip's background power, in the
     rare clips whose background is nearly silent there); the mixture is then
     scaled to a random RMS level (default -36 to -18 dBFS, both stems with the
@@ -79,7 +79,12 @@ from speechbrain.utils.logger import get_logger
 logger = get_logger(__name__)
 
 # Bump when the synthesis changes, so that ``skip_if_exists`` regenerates.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
+
+# Voice-to-background SNR over the voice interval. Below 0 dB the voice is
+# buried under a louder accompaniment (measured: the small CNN found 66% of such
+# voice clips, against 94% above 5 dB), which tests SNR rather than listening.
+DEFAULT_SNR_DB_RANGE = (0.0, 12.0)
 
 TASKS = {
     "voice": ("voice", "no_voice"),
@@ -550,7 +555,7 @@ def synthesize_clip(
     duration=2.0,
     voice=True,
     background="mix",
-    snr_db_range=(-5.0, 10.0),
+    snr_db_range=DEFAULT_SNR_DB_RANGE,
     level_db_range=(-36.0, -18.0),
     voice_fraction_range=(0.3, 0.8),
 ):
@@ -793,8 +798,9 @@ def _check_audio_args(sample_rate, duration):
     return int(sample_rate), duration
 
 
-def _settings(num_train, num_valid, num_test, duration, sample_rate, task, seed):
+def _settings(num_train, num_valid, num_test, duration, sample_rate, task, seed, snr_db_range):
     return {
+        "snr_db_range": [float(v) for v in snr_db_range],
         "dataset": "VocalMix",
         "generator_version": GENERATOR_VERSION,
         "num_train": num_train,
@@ -860,6 +866,7 @@ def _write_clip(folder, split, settings, index):
         duration=settings["duration"],
         voice=has_voice,
         background=background,
+        snr_db_range=tuple(settings["snr_db_range"]),
     )
     clip_id = f"{split}_{index:05d}"
     row = {"ID": clip_id, "duration": f"{settings['duration']:.4f}", "label": label}
@@ -931,6 +938,7 @@ def prepare_vocalmix(
     seed=1234,
     skip_if_exists=True,
     num_workers=1,
+    snr_db_range=DEFAULT_SNR_DB_RANGE,
 ):
     """Generates VocalMix and writes SpeechBrain CSV manifests.
 
@@ -978,6 +986,9 @@ def prepare_vocalmix(
     skip_if_exists : bool
         Skip generation when the manifests exist and were written with the
         same settings (otherwise the data set is regenerated).
+    snr_db_range : tuple of float
+        Range of the voice-to-background SNR in dB over the voice interval
+        (default 0 to 12 dB).
     num_workers : int
         Processes used for generation (the output does not depend on it).
 
@@ -1022,8 +1033,11 @@ def prepare_vocalmix(
     settings_paths = sorted(
         {os.path.join(folder, SETTINGS_FILE) for folder in (save_folder, data_folder)}
     )
+    if len(snr_db_range) != 2 or not snr_db_range[0] <= snr_db_range[1]:
+        raise ValueError(f"snr_db_range must be (low, high) in dB with low <= high, got {snr_db_range!r}.")
     settings = _settings(
-        sizes["train"], sizes["valid"], sizes["test"], duration, sample_rate, task, seed
+        sizes["train"], sizes["valid"], sizes["test"], duration, sample_rate, task, seed,
+        snr_db_range,
     )
 
     if skip_if_exists:

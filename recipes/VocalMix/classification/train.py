@@ -54,6 +54,9 @@ class ClassifierBrain(sb.Brain):
         return loss
 
     def on_stage_start(self, stage, epoch=None):
+        if stage == sb.Stage.TRAIN:
+            _, lr = self.hparams.lr_annealing(epoch - 1)  # value of this epoch
+            sb.nnet.schedulers.update_learning_rate(self.optimizer, lr)
         if stage != sb.Stage.TRAIN:
             self.error_metrics = self.hparams.error_stats()
         self.test_probs = {}
@@ -66,10 +69,9 @@ class ClassifierBrain(sb.Brain):
         stats["error"] = self.error_metrics.summarize("average")
         stats["accuracy"] = 1.0 - stats["error"]
         if stage == sb.Stage.VALID:
-            old_lr, new_lr = self.hparams.lr_annealing(stats["error"])
-            sb.nnet.schedulers.update_learning_rate(self.optimizer, new_lr)
             self.hparams.train_logger.log_stats(
-                {"epoch": epoch, "lr": old_lr}, train_stats=self.train_stats, valid_stats=stats
+                {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]},
+                train_stats=self.train_stats, valid_stats=stats
             )
             self.checkpointer.save_and_keep_only(
                 meta={"error": stats["error"]}, min_keys=["error"],
@@ -167,6 +169,7 @@ if __name__ == "__main__":
             "sample_rate": hparams["sample_rate"],
             "task": hparams["task"],
             "seed": hparams["data_seed"],
+            "snr_db_range": hparams["snr_db_range"],
         },
     )
     datasets = dataio_prep(hparams, manifests)
