@@ -355,12 +355,21 @@ class ClassifierAdapter(torch.nn.Module):
         pretrained = Pretrained.from_hparams(
             source=source, hparams_file=hparams_file, savedir=savedir, run_opts=run_opts
         )
-        mods, hparams = pretrained.mods, pretrained.hparams
+        where = f"{source}/{hparams_file}"
+        adapter = cls.from_pretrained(pretrained.mods, pretrained.hparams, where, sample_rate, **kwargs)
+        return adapter.to(pretrained.device)
+
+    @classmethod
+    def from_pretrained(cls, mods, hparams, where: str = "the hyperparameters",
+                        sample_rate: Optional[int] = None, **kwargs) -> "ClassifierAdapter":
+        """Builds the adapter over the modules of an already loaded ``Pretrained``
+        (``pretrained.mods``, ``pretrained.hparams``), e.g. inside another
+        interface whose folder also holds a classifier. Layouts as in
+        :meth:`from_hparams`.
+        """
         rate = sample_rate or getattr(hparams, "sample_rate", None)
         if rate is None:
-            raise ValueError(
-                f"{source}/{hparams_file} has no sample_rate; pass sample_rate= to from_hparams."
-            )
+            raise ValueError(f"{where} has no sample_rate; pass sample_rate=.")
         names = _label_names(getattr(hparams, "label_encoder", None))
         if "compute_stft" in mods and "embedding_model" in mods and "classifier" in mods:
             model = SpectrogramPipeline(
@@ -376,13 +385,12 @@ class ClassifierAdapter(torch.nn.Module):
             )
         else:
             raise ValueError(
-                f"{source}: unsupported module layout {sorted(mods.keys())}. Expected "
+                f"{where}: unsupported module layout {sorted(mods.keys())}. Expected "
                 "compute_features + embedding_model + classifier (EncoderClassifier) or "
                 "compute_stft + embedding_model + classifier (AudioClassifier); for other "
                 "models wrap a waveform->logits module with ClassifierAdapter.from_module."
             )
-        adapter = cls(model, rate, names, **kwargs)
-        return adapter.to(pretrained.device)
+        return cls(model, rate, names, **kwargs)
 
     # ------------------------------------------------------------ frozen state
     def train(self, mode: bool = True):

@@ -1079,3 +1079,28 @@ def prepare_vocalmix(
         _write_atomic(path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
     logger.info("VocalMix manifests written to %s.", save_folder)
     return csvs
+
+
+# The hyperparameters a recipe uses to describe its VocalMix data, and the
+# ``prepare_vocalmix`` argument each one sets (all optional but data_folder).
+RECIPE_HPARAMS = {
+    "data_folder": "data_folder",
+    "num_train": "num_train",
+    "num_valid": "num_valid",
+    "num_test": "num_test",
+    "clip_duration": "duration",
+    "sample_rate": "sample_rate",
+    "task": "task",
+    "data_seed": "seed",
+    "snr_db_range": "snr_db_range",
+}
+
+
+def prepare_vocalmix_from_hparams(hparams, save_folder):
+    """Runs :func:`prepare_vocalmix` on the main process with a recipe's
+    hyperparameters (see ``RECIPE_HPARAMS``) and returns the manifests on
+    every process (DDP-safe)."""
+    from speechbrain.utils.distributed import run_on_main
+
+    kwargs = {arg: hparams[key] for key, arg in RECIPE_HPARAMS.items() if key in hparams}
+    return run_on_main(prepare_vocalmix, kwargs={**kwargs, "save_folder": save_folder})

@@ -19,14 +19,12 @@ import os
 import sys
 
 import speechbrain as sb
-import torch
 import torch.nn.functional as F
 from hyperpyyaml import load_hyperpyyaml
-from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_xai.adapter import call_with_lengths
-from speechbrain_xai.data.vocalmix import prepare_vocalmix
+from speechbrain_xai.data.vocalmix import prepare_vocalmix_from_hparams
 from speechbrain_xai.export import export_pretrained
 
 logger = get_logger(__name__)
@@ -157,21 +155,7 @@ if __name__ == "__main__":
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
-    manifests = run_on_main(
-        prepare_vocalmix,
-        kwargs={
-            "data_folder": hparams["data_folder"],
-            "save_folder": hparams["save_folder"],
-            "num_train": hparams["num_train"],
-            "num_valid": hparams["num_valid"],
-            "num_test": hparams["num_test"],
-            "duration": hparams["clip_duration"],
-            "sample_rate": hparams["sample_rate"],
-            "task": hparams["task"],
-            "seed": hparams["data_seed"],
-            "snr_db_range": hparams["snr_db_range"],
-        },
-    )
+    manifests = prepare_vocalmix_from_hparams(hparams, hparams["save_folder"])
     datasets = dataio_prep(hparams, manifests)
 
     brain = ClassifierBrain(
