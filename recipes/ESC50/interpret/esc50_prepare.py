@@ -1,0 +1,153 @@
+"""Prepares ESC-50 (Piczak, 2015) for the L-MAC recipe.
+
+Writes SpeechBrain CSV manifests ``train.csv`` / ``valid.csv`` / ``test.csv``
+from the official ``ESC-50-master`` folder (``audio/*.wav`` and
+``meta/esc50.csv``). The paper's split: folds 1-3 train, 4 valid, 5 test.
+Paths use the ``$data_root`` placeholder (= the ``ESC-50-master`` folder);
+the recipe resamples the 44.1 kHz clips to the classifier's rate on read.
+
+When ``meta/esc50.csv`` is missing and ``download=True``, the official archive
+is downloaded and unpacked into ``data_folder``. Without a network a clear
+error says how to get the data by hand.
+
+Example
+-------
+python recipes/ESC50/interpret/esc50_prepare.py data/ESC50
+"""
+
+import argparse
+import csv
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from typing import Dict, Optional, Sequence
+
+import soundfile as sf
+from speechbrain.utils.logger import get_logger
+
+logger = get_logger(__name__)
+
+ESC50_URL = "https://github.com/karoldvl/ESC-50/archive/master.zip"
+META_COLUMNS = ("filename", "fold", "target", "category", "esc10", "src_file", "take")
+SPLITS = ("train", "valid", "test")
+
+
+def find_esc50_root(data_folder: str) -> Optional[str]:
+    """The ``ESC-50-master`` folder inside (or equal to) ``data_folder``, if any."""
+    for root in (data_folder, os.path.join(data_folder, "ESC-50-master")):
+        if os.path.isfile(os.path.join(root, "meta", "esc50.csv")):
+            return os.path.abspath(root)
+    return None
+
+
+def download_esc50(data_folder: str, url: str = ESC50_URL, timeout: float = 30.0) -> str:
+    """Downloads and unpacks the official archive into ``data_folder``.
+
+    Raises a ``RuntimeError`` that explains the manual route when the
+    network cannot be reached.
+    """
+    os.makedirs(data_folder, exist_ok=True)
+    archive = os.path.join(data_folder, "ESC-50-master.zip")
+    try:
+        logger.info("Downloading ESC-50 from %s (about 600 MB)...", url)
+        with urllib.request.urlopen(url, timeout=timeout) as response, \
+                tempfile.NamedTemporaryFile(dir=data_folder, delete=False) as tmp:
+            shutil.copyfileobj(response, tmp)
+        os.replace(tmp.name, archive)
+    except (urllib.error.URLError, OSError) as err:
+        raise RuntimeError(
+            f"ESC-50 is not in {data_folder!r} and could not be downloaded ({err}). "
+            f"Download {url} by hand, unpack it so that "
+            f"{os.path.join(data_folder, 'ESC-50-master', 'meta', 'esc50.csv')} exists, "
+            "and pass that data folder with --data_folder."
+        ) from err
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(data_folder)
+    os.remove(archive)
+    root = find_esc50_root(data_folder)
+    if root is None:
+        raise RuntimeError(f"The archive from {url} has no ESC-50-master/meta/esc50.csv.")
+    return root
+
+
+def prepare_esc50(data_folder: str, save_folder: str, train_folds: Sequence[int] = (1, 2, 3),
+                  valid_folds: Sequence[int] = (4,), test_folds: Sequence[int] = (5,),
+                  download: bool = True) -> Dict[str, str]:
+    """Writes the ESC-50 manifests and returns ``{split: csv_path}``.
+
+    Arguments
+    ---------
+    data_folder : str
+        Folder holding ``ESC-50-master`` (or the ``ESC-50-master`` folder itself).
+    save_folder : str
+        Where the manifests go.
+    train_folds, valid_folds, test_folds : sequence of int
+        Folds of each split (the paper: 1-3, 4, 5).
+    download : bool
+        Download the official archive when the data is missing.
+
+    Returns
+    -------
+    dict
+        ``{"train": csv, "valid": csv, "test": csv}``; columns ``ID, duration,
+        wav, label, category, fold`` with ``$data_root`` paths, where
+        ``data_root`` is the ``ESC-50-master`` folder (see :func:`find_esc50_root`).
+    """
+    root = find_esc50_root(data_folder)
+    if root is None:
+        if not download:
+            raise RuntimeError(
+                f"No ESC-50-master/meta/esc50.csv under {data_folder!r}; download {ESC50_URL}, "
+                "unpack it there, or allow download=True."
+            )
+        root = download_esc50(data_folder)
+    folds = {"train": set(train_folds), "valid": set(valid_folds), "test": set(test_folds)}
+    rows = {split: [] for split in SPLITS}
+    with open(os.path.join(root, "meta", "esc50.csv")) as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in META_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{root}/meta/esc50.csv lacks the columns {missing}.")
+        for meta in reader:
+            fold = int(meta["fold"])
+            split = next((s for s in SPLITS if fold in folds[s]), None)
+            if split is None:
+                continue
+            path = os.path.join(root, "audio", meta["filename"])
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"{path} is listed in meta/esc50.csv but missing.")
+            info = sf.info(path)
+            rows[split].append({
+                "ID": os.path.splitext(meta["filename"])[0],
+                "duration": f"{info.frames / info.samplerate:.4f}",
+                "wav": f"$data_root/audio/{meta['filename']}",
+                "label": meta["target"],
+                "category": meta["category"],
+                "fold": fold,
+            })
+    os.makedirs(save_folder, exist_ok=True)
+    csvs = {}
+    for split in SPLITS:
+        if not rows[split]:
+            raise ValueError(f"No ESC-50 clips in the {split} folds {sorted(folds[split])}.")
+        csvs[split] = os.path.join(save_folder, f"{split}.csv")
+        tmp = csvs[split] + ".tmp"
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[split][0]))
+            writer.writeheader()
+            writer.writerows(rows[split])
+        os.replace(tmp, csvs[split])
+    logger.info("ESC-50 manifests (%s) in %s",
+                ", ".join(f"{s}: {len(rows[s])}" for s in SPLITS), save_folder)
+    return csvs
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Prepare ESC-50 manifests (downloads if needed).")
+    parser.add_argument("data_folder")
+    parser.add_argument("--save_folder", default=None)
+    args = parser.parse_args()
+    print(prepare_esc50(args.data_folder, args.save_folder or args.data_folder))

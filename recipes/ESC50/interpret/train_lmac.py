@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""L-MAC on ESC-50 in the paper's setting (CNN14 classifier, 16 kHz).
+
+Prepares ESC-50 (downloads it when a network is there), trains the mask
+decoder on the frozen classifier (a hub id such as ``speechbrain/cnn14-esc50``
+or a local pretrained folder), evaluates L-MAC in-domain and out-of-domain
+(mixtures with other clips, speech-like interference, white noise) and
+exports an interpreter folder. The training loop, the evaluation and the
+export are the VocalMix recipe's (``recipes/VocalMix/interpret/train_lmac.py``);
+only the data differ.
+
+The shared code reads from the hparams: "classifier_source", "modules",
+"opt_class", "checkpointer", "train_dataloader_opts", "valid_dataloader_opts",
+"interpreter_folder", "save_folder", "output_folder", and (``LMACBrain``)
+"layers", "mask_mode", "train_path", "l_in", "l_out", "l1", "tv", "out_loss",
+"contamination", "contamination_prob", "snr_range", "guided_weight",
+"guided_from_epoch", "guided_corr", "guided_bin", "epoch_counter",
+"ckpt_to_keep", "lr_annealing", "train_logger", "test_conditions",
+"baselines", "ground_truth_class", "test_seed", "reference_condition".
+
+To run (GPU):
+    python recipes/ESC50/interpret/train_lmac.py recipes/ESC50/interpret/hparams/lmac_cnn14.yaml \
+        --data_folder data/ESC50
+"""
+
+import importlib.util
+import os
+import sys
+
+import speechbrain as sb
+import torchaudio.functional as AF
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import run_on_main
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from esc50_prepare import prepare_esc50, find_esc50_root  # noqa: E402
+
+_VOCALMIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "VocalMix",
+                         "interpret", "train_lmac.py")
+
+
+def load_vocalmix_recipe():
+    """The VocalMix L-MAC recipe module (its ``run_lmac`` is shared)."""
+    spec = importlib.util.spec_from_file_location("vocalmix_train_lmac", _VOCALMIX)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def dataio_prep(hparams, manifests, data_root):
+    """ESC-50 datasets; clips are resampled to ``sample_rate`` and downmixed on read."""
+    target_rate = hparams["sample_rate"]
+
+    @sb.utils.data_pipeline.takes("wav")
+    @sb.utils.data_pipeline.provides("sig")
+    def audio_pipeline(wav):
+        info = sb.dataio.dataio.read_audio_info(wav)
+        sig = sb.dataio.dataio.read_audio(wav)
+        if sig.dim() == 2:
+            sig = sig.mean(dim=1)
+        if info.sample_rate != target_rate:
+            sig = AF.resample(sig, info.sample_rate, target_rate)
+        return sig
+
+    return {
+        split: sb.dataio.dataset.DynamicItemDataset.from_csv(
+            csv_path=csv, replacements={"data_root": data_root},
+            dynamic_items=[audio_pipeline], output_keys=["id", "sig", "label"],
+        )
+        for split, csv in manifests.items()
+    }
+
+
+if __name__ == "__main__":
+    hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
+    sb.utils.distributed.ddp_init_group(run_opts)
+    with open(hparams_file) as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+    manifests = run_on_main(
+        prepare_esc50,
+        kwargs={
+            "data_folder": hparams["data_folder"],
+            "save_folder": hparams["save_folder"],
+            "train_folds": hparams["train_folds"],
+            "valid_folds": hparams["valid_folds"],
+            "test_folds": hparams["test_folds"],
+            "download": hparams["download"],
+        },
+    )
+    datasets = dataio_prep(hparams, manifests, find_esc50_root(hparams["data_folder"]))
+    load_vocalmix_recipe().run_lmac(hparams, hparams_file, run_opts, datasets)

@@ -1,0 +1,16 @@
+"""Pretrained-style inference interfaces (``from_hparams`` with a folder or hub id)."""
+
+import importlib
+
+_EXPORTS = {
+    "LMACInterpreter": "speechbrain_xai.inference.lmac",
+    "export_interpreter": "speechbrain_xai.inference.lmac",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'speechbrain_xai.inference' has no attribute {name!r}")

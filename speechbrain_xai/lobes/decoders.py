@@ -1,0 +1,256 @@
+"""Small mask decoders for L-MAC.
+
+A :class:`MaskDecoder` reads a frozen classifier's hidden representations
+(captured with :meth:`ClassifierAdapter.capture`) and outputs a mask
+``[B, T, F]`` in ``[0, 1]`` on the linear-frequency STFT grid of the input,
+for any number of frames ``T``.
+
+Two kinds of representation are understood:
+
+* 2-D convolutional maps ``[B, C, T', F']`` whose frequency axis spans the
+  classifier's (mel or linear) feature axis;
+* 1-D frame sequences ``[B, T', C]`` or ``[B, C, T']`` (e.g. ECAPA or
+  transformer layers), which carry no frequency axis: they are broadcast over
+  frequency and the log-magnitude skip path supplies the spectral detail.
+
+Each map is projected to ``hidden`` channels by a 1x1 convolution at its own
+(small) resolution and upsampled to the finest map's grid (the classifier's
+own time and feature axes); a few 3x3 convolutions fuse them into one coarse
+logit map. That map is resampled once to the STFT grid with ``grid_sample``:
+linearly in time and, on the frequency axis, at the mel positions of the
+linear STFT bins (``freq_scale="mel"``), so no parameters are spent on the
+mel -> linear mapping. At full resolution a learned per-frequency gain on the
+input's normalised log-magnitude (a cheap skip path) adds the fine spectral
+detail, and a sigmoid gives the mask. Only elementwise operations run at full
+resolution: convolutions there would cost as much as the classifier.
+
+SpeechBrain's ESC50 decoder (``CNN14PSI_stft(dim=2048)``) has 236.7 M
+parameters and only accepts 5 s clips; this one has a few thousand.
+
+Example
+-------
+>>> import torch
+>>> dec = MaskDecoder(layer_channels=[8, 16], n_freq=201, hidden=8)
+>>> maps = [torch.randn(2, 8, 50, 20), torch.randn(2, 16, 25, 10)]
+>>> log_mag = torch.randn(2, 101, 201)
+>>> dec(maps, log_mag).shape
+torch.Size([2, 101, 201])
+>>> seq = MaskDecoder(layer_channels=[12], n_freq=65, freq_scale="linear")
+>>> seq([torch.randn(2, 30, 12)], torch.randn(2, 61, 65)).shape
+torch.Size([2, 61, 65])
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _hz_to_mel(hz: torch.Tensor) -> torch.Tensor:
+    return 2595.0 * torch.log10(1.0 + hz / 700.0)
+
+
+def frequency_positions(n_freq: int, sample_rate: int, freq_scale: str = "mel",
+                        f_min: float = 0.0, f_max: Optional[float] = None) -> torch.Tensor:
+    """Where each linear STFT bin lies on a feature map's frequency axis.
+
+    Returns ``grid_sample`` coordinates in ``[-1, 1]`` (``align_corners=False``
+    convention: -1 is the lower edge of the first feature bin, 1 the upper edge
+    of the last one). With ``freq_scale="mel"`` the feature axis is assumed to
+    be mel-spaced between ``f_min`` and ``f_max`` (SpeechBrain's ``Fbank``
+    uses the HTK formula, as here); with ``"linear"`` it is linear in Hz.
+
+    Arguments
+    ---------
+    n_freq : int
+        Number of STFT bins, ``n_fft // 2 + 1``.
+    sample_rate : int
+        Sample rate of the audio.
+    freq_scale : str
+        ``"mel"`` or ``"linear"``.
+    f_min, f_max : float
+        Frequency range of the feature axis (``f_max`` defaults to Nyquist).
+
+    Returns
+    -------
+    torch.Tensor
+        ``[n_freq]`` coordinates.
+
+    Example
+    -------
+    >>> pos = frequency_positions(5, 16000, "linear")
+    >>> [round(float(p), 2) for p in pos]
+    [-1.0, -0.5, 0.0, 0.5, 1.0]
+    """
+    f_max = sample_rate / 2 if f_max is None else f_max
+    hz = torch.linspace(0.0, sample_rate / 2, n_freq, dtype=torch.float64)
+    if freq_scale == "mel":
+        lo, hi = _hz_to_mel(torch.tensor(f_min)), _hz_to_mel(torch.tensor(float(f_max)))
+        unit = (_hz_to_mel(hz) - lo) / (hi - lo)
+    elif freq_scale == "linear":
+        unit = (hz - f_min) / (f_max - f_min)
+    else:
+        raise ValueError(f"Unknown freq_scale {freq_scale!r}; use 'mel' or 'linear'.")
+    return (2.0 * unit.clamp(0.0, 1.0) - 1.0).float()
+
+
+def to_grid(maps: torch.Tensor, num_frames: int, freq_pos: torch.Tensor) -> torch.Tensor:
+    """Resamples maps ``[B, C, T', F']`` onto ``num_frames`` frames and the
+    frequency positions ``freq_pos`` (see :func:`frequency_positions`).
+
+    Time is stretched linearly (the map's frames span the whole input).
+    Returns ``[B, C, num_frames, len(freq_pos)]``.
+
+    Example
+    -------
+    >>> out = to_grid(torch.ones(1, 3, 4, 2), 10, torch.linspace(-1, 1, 7))
+    >>> out.shape, bool(torch.allclose(out, torch.ones(1)))
+    (torch.Size([1, 3, 10, 7]), True)
+    """
+    batch = maps.shape[0]
+    t = (torch.arange(num_frames, device=maps.device, dtype=maps.dtype) + 0.5) / num_frames * 2 - 1
+    f = freq_pos.to(device=maps.device, dtype=maps.dtype)
+    # grid_sample wants (x, y) = (width = frequency, height = time)
+    grid = torch.stack(torch.meshgrid(t, f, indexing="ij")[::-1], dim=-1)  # (T, F, 2)
+    grid = grid.unsqueeze(0).expand(batch, -1, -1, -1)
+    return F.grid_sample(maps, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def log_magnitude(spec: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """``log(|X| + eps)`` of a complex STFT, ``[B, T, F]`` (the decoder's skip input)."""
+    return torch.log(spec.abs() + eps)
+
+
+class MaskDecoder(nn.Module):
+    """Hidden representations (+ input log-magnitude) -> mask ``[B, T, F]``.
+
+    Arguments
+    ---------
+    layer_channels : sequence of int
+        Channels ``C`` of each captured representation, in the order the
+        maps are passed to :meth:`forward`.
+    n_freq : int
+        Number of STFT bins of the mask grid (``n_fft // 2 + 1``).
+    hidden : int
+        Channels of the fusion convolutions.
+    num_fusion_layers : int
+        Number of 3x3 convolutions on the working grid.
+    freq_scale : str
+        Frequency axis of the 2-D maps: ``"mel"`` or ``"linear"``.
+    sample_rate : int
+        Sample rate of the audio (for the mel positions).
+    f_min, f_max : float
+        Frequency range of the classifier's features (``f_max`` defaults to
+        Nyquist).
+    """
+
+    def __init__(self, layer_channels: Sequence[int], n_freq: int, hidden: int = 16,
+                 num_fusion_layers: int = 2, freq_scale: str = "mel", sample_rate: int = 16000,
+                 f_min: float = 0.0, f_max: Optional[float] = None):
+        super().__init__()
+        if not layer_channels:
+            raise ValueError("MaskDecoder needs at least one layer (layer_channels is empty).")
+        self.config = dict(
+            layer_channels=[int(c) for c in layer_channels], n_freq=int(n_freq), hidden=hidden,
+            num_fusion_layers=num_fusion_layers, freq_scale=freq_scale,
+            sample_rate=sample_rate, f_min=f_min, f_max=f_max,
+        )
+        self.layer_channels = list(self.config["layer_channels"])
+        self.n_freq = int(n_freq)
+        freq_pos = frequency_positions(n_freq, sample_rate, freq_scale, f_min, f_max)
+        self.register_buffer("freq_pos", freq_pos, persistent=False)
+        self.projections = nn.ModuleList(nn.Conv2d(c, hidden, 1) for c in self.layer_channels)
+        fusion: List[nn.Module] = []
+        for _ in range(num_fusion_layers):
+            fusion += [nn.Conv2d(hidden, hidden, 3, padding=1), nn.BatchNorm2d(hidden), nn.ReLU()]
+        self.fusion = nn.Sequential(*fusion)
+        self.to_logit = nn.Conv2d(hidden, 1, 1)
+        # full-resolution refinement: a per-frequency gain and bias on the
+        # log-magnitude (elementwise: convolutions at full resolution would
+        # cost as much as the classifier itself)
+        self.refine_gain = nn.Parameter(torch.zeros(self.n_freq))
+        self.refine_bias = nn.Parameter(torch.zeros(self.n_freq))
+
+    def _as_map(self, rep: torch.Tensor, channels: int) -> torch.Tensor:
+        """Any supported representation as a 2-D map ``[B, C, T', F']``."""
+        if rep.dim() == 4 and rep.shape[1] == channels:
+            return rep
+        if rep.dim() == 3 and rep.shape[-1] == channels:  # (B, T', C)
+            return rep.transpose(1, 2).unsqueeze(-1)
+        if rep.dim() == 3 and rep.shape[1] == channels:  # (B, C, T')
+            return rep.unsqueeze(-1)
+        raise ValueError(
+            f"Representation of shape {tuple(rep.shape)} does not have the declared {channels} "
+            "channels; expected [B, C, T', F'], [B, T', C] or [B, C, T']. Check layer_channels."
+        )
+
+    def forward(self, reps: Sequence[torch.Tensor], log_mag: torch.Tensor) -> torch.Tensor:
+        """Mask ``[B, T, F]`` from the representations and the input's
+        log-magnitude ``[B, T, F]`` (see :func:`log_magnitude`; it is
+        standardised per example inside, so loudness does not matter)."""
+        if len(reps) != len(self.projections):
+            raise ValueError(f"Got {len(reps)} representations for {len(self.projections)} layers.")
+        if log_mag.dim() != 3 or log_mag.shape[-1] != self.n_freq:
+            raise ValueError(
+                f"log_mag must be [B, T, {self.n_freq}] (the STFT grid the decoder was built for), "
+                f"got {tuple(log_mag.shape)}."
+            )
+        maps = [_pointwise(self._as_map(rep, c), proj)
+                for rep, c, proj in zip(reps, self.layer_channels, self.projections)]
+        # working grid: the finest time and frequency resolution among the maps
+        # (the classifier's own feature axes, e.g. mel)
+        size = (max(m.shape[2] for m in maps), max(m.shape[3] for m in maps))
+        x = maps[0] if maps[0].shape[2:] == size else F.interpolate(
+            maps[0], size=size, mode="bilinear", align_corners=False)
+        for m in maps[1:]:
+            x = x + F.interpolate(m, size=size, mode="bilinear", align_corners=False)
+        # channels-last: several times faster for few-channel convolutions on CPU
+        x = self.fusion(x.contiguous(memory_format=torch.channels_last))
+        logit = _pointwise(x, self.to_logit)  # (B, 1, T', F')
+        # one resampling to the STFT grid: linear in time, mel-aware in frequency
+        logit = to_grid(logit, log_mag.shape[1], self.freq_pos).squeeze(1)  # (B, T, F)
+        # gain * standardised log-magnitude, folded into one full-resolution op:
+        # gain * (L - mean) / std = (gain / std) * L - gain * mean / std
+        std, mean = torch.std_mean(log_mag, dim=(1, 2), keepdim=True)
+        scale = self.refine_gain / std.clamp_min(1e-3)  # (B, 1, F)
+        return torch.sigmoid(torch.addcmul(logit + (self.refine_bias - scale * mean), log_mag, scale))
+
+
+def _pointwise(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """A 1x1 ``conv`` as a matrix product (much faster than the convolution
+    kernel for small maps and few channels)."""
+    out = torch.einsum("bchw,oc->bohw", x, conv.weight[:, :, 0, 0])
+    return out + conv.bias[None, :, None, None]
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of parameters of a module (trainable or frozen).
+
+    >>> count_parameters(nn.Linear(3, 2))
+    8
+    """
+    return sum(p.numel() for p in module.parameters())
+
+
+def decoder_yaml(decoder: MaskDecoder, key: str = "decoder") -> str:
+    """HyperPyYAML that rebuilds ``decoder`` (used when exporting interpreters).
+
+    >>> print(decoder_yaml(MaskDecoder([4], 9, hidden=2)).splitlines()[0])
+    decoder: !new:speechbrain_xai.lobes.decoders.MaskDecoder
+    """
+    import json
+
+    lines = [f"{key}: !new:speechbrain_xai.lobes.decoders.MaskDecoder"]
+    lines += [f"    {name}: {json.dumps(value)}" for name, value in decoder.config.items()]
+    return "\n".join(lines) + "\n"
+
+
+def stack_representations(reps: Dict[str, torch.Tensor], layers: Sequence[str]) -> List[torch.Tensor]:
+    """The captured representations in decoder order, with a clear error for a missing layer."""
+    missing = [name for name in layers if name not in reps]
+    if missing:
+        raise ValueError(f"Layers {missing} produced no output during the forward pass.")
+    return [reps[name] for name in layers]

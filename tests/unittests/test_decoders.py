@@ -1,0 +1,75 @@
+import pytest
+import torch
+
+from speechbrain_xai.lobes.decoders import (
+    MaskDecoder, count_parameters, frequency_positions, log_magnitude, to_grid,
+)
+
+
+def test_mask_shape_range_and_any_length():
+    torch.manual_seed(0)
+    dec = MaskDecoder([4, 8], n_freq=65, hidden=4)
+    for frames in (17, 40):
+        maps = [torch.randn(2, 4, frames // 2, 8), torch.randn(2, 8, frames // 4, 4)]
+        mask = dec(maps, torch.randn(2, frames, 65)).detach()
+        assert mask.shape == (2, frames, 65)
+        assert float(mask.min()) >= 0 and float(mask.max()) <= 1
+
+
+@pytest.mark.parametrize("layout", ["btc", "bct"])
+def test_one_dimensional_sequences(layout):
+    dec = MaskDecoder([6], n_freq=33, freq_scale="linear")
+    seq = torch.randn(3, 12, 6) if layout == "btc" else torch.randn(3, 6, 12)
+    assert dec([seq], torch.randn(3, 25, 33)).shape == (3, 25, 33)
+
+
+def test_wrong_channels_and_grid_raise_clear_errors():
+    dec = MaskDecoder([4], n_freq=33)
+    with pytest.raises(ValueError, match="layer_channels"):
+        dec([torch.randn(1, 5, 4, 4)], torch.randn(1, 9, 33))
+    with pytest.raises(ValueError, match="STFT grid"):
+        dec([torch.randn(1, 4, 4, 4)], torch.randn(1, 9, 40))
+    with pytest.raises(ValueError, match="empty"):
+        MaskDecoder([], n_freq=33)
+
+
+def test_mel_positions_are_monotonic_and_spread_low_frequencies():
+    mel = frequency_positions(201, 16000, "mel")
+    lin = frequency_positions(201, 16000, "linear")
+    assert torch.all(mel[1:] >= mel[:-1])
+    assert float(mel[0]) == pytest.approx(-1) and float(mel[-1]) == pytest.approx(1)
+    # the mel axis gives the low linear bins more room than a linear axis
+    assert mel[20] > lin[20]
+
+
+def test_to_grid_keeps_time_order():
+    ramp = torch.arange(4.0).reshape(1, 1, 4, 1).expand(1, 1, 4, 3)
+    out = to_grid(ramp, 8, torch.zeros(5))
+    assert torch.all(out[0, 0, 1:, 0] >= out[0, 0, :-1, 0])
+
+
+def test_decoder_is_small_and_learns_to_follow_energy():
+    torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: threads only add overhead
+    try:
+        _learn_energy()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _learn_energy():
+    assert count_parameters(MaskDecoder([4], n_freq=33, hidden=4)) < 1000
+    dec = MaskDecoder([4], n_freq=33, hidden=4, num_fusion_layers=0)  # the skip path alone
+    opt = torch.optim.Adam(dec.parameters(), lr=0.1)
+    spec = torch.rand(4, 20, 33) + 0.01
+    spec[:, :, 10:14] += 10.0  # a loud band the mask should keep
+    target = (spec > 5).float()
+    rep = torch.randn(4, 4, 10, 8)
+    for _ in range(40):
+        loss = torch.nn.functional.binary_cross_entropy(dec([rep], log_magnitude(spec)), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    mask = dec([rep], log_magnitude(spec))
+    assert float(mask[:, :, 10:14].mean()) > 0.8 > 0.2 > float(mask[:, :, 20:].mean())

@@ -1,0 +1,119 @@
+import pytest
+import torch
+
+from speechbrain_xai.explainers.lmac import (
+    ExplainerEvaluation, contaminate, decode_masks, guided_loss, lmac_loss, scale_to_snr,
+    speech_like_noise, total_variation,
+)
+from speechbrain_xai.lobes.decoders import MaskDecoder
+
+LAYERS = ["embedding_model.blocks.0", "embedding_model.blocks.1"]
+
+
+def test_decode_masks_on_the_adapter_grid(tiny_adapter):
+    torch.manual_seed(0)
+    wavs, lens = tiny_adapter.prepare(torch.randn(2, 8000))
+    dec = MaskDecoder([4, 8], n_freq=tiny_adapter.stft_config.n_freq, hidden=4)
+    mask, logits, spec = decode_masks(tiny_adapter, dec, LAYERS, wavs, lens)
+    assert mask.shape == spec.shape and logits.shape == (2, 3)
+    # batched equals unbatched (the decoder is in eval mode)
+    dec.eval()
+    mask, _, _ = decode_masks(tiny_adapter, dec, LAYERS, wavs, lens)
+    one, _, _ = decode_masks(tiny_adapter, dec, LAYERS, wavs[1:], lens[1:])
+    assert torch.allclose(mask[1:], one, atol=1e-5)
+
+
+def test_loss_terms_are_batch_size_independent():
+    torch.manual_seed(0)
+    logits_in, logits_out = torch.randn(4, 3), torch.randn(4, 3)
+    target, mask = torch.tensor([0, 1, 2, 0]), torch.rand(4, 6, 5)
+    full = lmac_loss(logits_in, logits_out, target, mask, tv=0.5)
+    doubled = lmac_loss(logits_in.repeat(2, 1), logits_out.repeat(2, 1), target.repeat(2),
+                        mask.repeat(2, 1, 1), tv=0.5)
+    for key in ("loss", "in", "out", "l1", "tv"):
+        assert torch.allclose(full[key], doubled[key], atol=1e-6), key
+    assert float(full["l1"]) == pytest.approx(float(mask.mean()), rel=1e-5)
+
+
+def test_out_terms_push_the_masked_out_decision_away():
+    target = torch.tensor([0])
+    kept, gone = torch.tensor([[4.0, 0.0]]), torch.tensor([[-4.0, 0.0]])
+    mask = torch.ones(1, 2, 2)
+    for kind in ("neg_ce", "complement"):
+        assert lmac_loss(kept, gone, target, mask, out_loss=kind)["out"] < \
+            lmac_loss(kept, kept, target, mask, out_loss=kind)["out"]
+    with pytest.raises(ValueError, match="out_loss"):
+        lmac_loss(kept, kept, target, mask, out_loss="other")
+
+
+def test_total_variation_zero_for_constant_masks():
+    assert float(total_variation(torch.full((2, 5, 4), 0.3)).abs().max()) == 0.0
+
+
+def test_guided_loss_selects_only_correlated_examples():
+    torch.manual_seed(0)
+    clean = torch.rand(2, 10, 8)
+    mix = clean + 0.01
+    mask = torch.stack([torch.ones(10, 8), torch.rand(10, 8)])  # 2nd: noise, uncorrelated
+    loss, selected = guided_loss(mask, mix, clean, corr_threshold=0.9)
+    assert selected.tolist() == [True, False] and float(loss) > 0
+    none, sel = guided_loss(torch.rand(2, 10, 8), mix, clean, corr_threshold=0.999)
+    assert not sel.any() and float(none) == 0.0
+
+
+@pytest.mark.parametrize("kind", ["mix", "white", "speech_like"])
+def test_contamination_hits_the_snr(kind):
+    gen = torch.Generator().manual_seed(0)
+    clean = torch.randn(3, 4000)
+    mixed, noise = contaminate(clean, kind, torch.tensor([0.0, 5.0, 10.0]), 16000, gen)
+    assert torch.allclose(mixed, clean + noise)
+    snr = 10 * torch.log10(clean.pow(2).mean(1) / noise.pow(2).mean(1))
+    assert torch.allclose(snr, torch.tensor([0.0, 5.0, 10.0]), atol=1e-3)
+    with pytest.raises(ValueError, match="contamination"):
+        contaminate(clean, "rain")
+
+
+def test_speech_like_noise_is_band_limited_and_modulated():
+    noise = speech_like_noise(1, 32000, 16000, torch.Generator().manual_seed(0))[0]
+    power = torch.fft.rfft(noise).abs().pow(2)
+    freqs = torch.fft.rfftfreq(32000, 1 / 16000)
+    assert power[freqs > 6000].sum() < 1e-6 * power.sum()
+    frames = noise.reshape(-1, 400).pow(2).mean(1)  # 25 ms frames
+    assert frames.max() > 10 * frames.min()  # syllabic on/off envelope
+
+
+def test_scale_to_snr_silent_signal_gives_silent_noise():
+    out = scale_to_snr(torch.zeros(1, 100), torch.randn(1, 100), 0.0)
+    assert float(out.abs().max()) < 1e-3
+
+
+def test_evaluation_table_lists_methods_and_ground_truth(tmp_path):
+    ev = ExplainerEvaluation()
+    ev.add("in_domain", "L-MAC", {"AG": torch.tensor([10.0, 20.0]), "FF": torch.tensor([0.1, 0.3])})
+    ev.add("in_domain", "L-MAC", {"oracle_auc": torch.tensor([0.9, float("nan")])})
+    summary = ev.summary()["in_domain"]["L-MAC"]
+    assert summary["AG"] == pytest.approx(15.0) and summary["oracle_auc"] == pytest.approx(0.9)
+    assert summary["n_gt"] == 2
+    table = ev.write(str(tmp_path))
+    assert "L-MAC" in table and (tmp_path / "results.json").is_file()
+
+
+def test_interpreter_resamples_downmixes_and_matches_batch(tiny_modules, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from speechbrain_xai.inference.lmac import LMACInterpreter
+
+    torch.manual_seed(0)
+    modules = dict(tiny_modules, decoder=MaskDecoder([4, 8], n_freq=201, hidden=4).eval())
+    interp = LMACInterpreter(modules=modules, hparams={"sample_rate": 16000, "lmac_layers": LAYERS})
+    stereo = np.random.default_rng(0).standard_normal((8000, 2)).astype(np.float32) * 0.1
+    sf.write(tmp_path / "clip.wav", stereo, 8000)  # 1 s at 8 kHz, two channels
+    mask, masked_in, label = interp.interpret_file(str(tmp_path / "clip.wav"))
+    assert masked_in.shape == (16000,) and mask.shape == (101, 201)
+    assert label in {"0", "1", "2"}
+    wav = interp.load_audio(str(tmp_path / "clip.wav"))
+    masks, audio, labels = interp(torch.stack([wav, wav]))
+    assert torch.allclose(masks[0], mask, atol=1e-5) and labels == [label, label]
+    exp = interp.explain_batch(wav.unsqueeze(0))
+    assert exp.method == "L-MAC" and torch.allclose(exp.mask[0], mask, atol=1e-5)
