@@ -1,0 +1,427 @@
+"""Evolved local explanations: a genetic algorithm over interpretable components.
+
+After E-LIME (Wang, Pei, Xue, Zhang, 2022, arXiv 2211.15143), adapted to
+audio. Instead of fitting a linear surrogate to random perturbations (LIME),
+a genetic algorithm evolves binary genomes over the components of one clip
+(time x mel-band patches, time segments, or a user map; see
+:mod:`speechbrain_xai.components`) so that the kept components alone preserve
+the classifier's decision, with a pressure toward few components:
+
+    fitness = p_c(kept) - sparsity_weight * (kept components / K)
+              [+ deletion_weight * (p_c(input) - p_c(removed))]
+
+The populations of all clips in a batch are evaluated together in forward
+passes of ``chunk_size`` perturbations; genomes seen before are not
+re-evaluated; a clip stops when its best fitness has not improved for
+``patience`` generations, after ``max_generations``, or when its budget of
+``max_evaluations`` model evaluations is spent. Each clip has its own random
+stream seeded by ``seed``, so the same seed gives the same explanation and a
+clip's explanation does not depend on the batch it is in.
+
+Operators are plain functions, replaceable (``!name:`` in YAML):
+
+* selection ``(population [P, K], fitness [P], num, generator) -> [num, K]``
+* crossover ``(parents_a [N, K], parents_b [N, K], generator) -> [N, K]``
+* mutation ``(genomes [N, K], generator) -> [N, K]``
+* elitism ``(population [P, K], fitness [P], num) -> [num, K]``
+
+Example
+-------
+>>> import torch
+>>> from speechbrain_xai.adapter import ClassifierAdapter
+>>> net = torch.nn.Sequential(torch.nn.Linear(8000, 2))
+>>> adapter = ClassifierAdapter.from_module(net, sample_rate=16000)
+>>> explainer = GeneticExplainer(adapter, n_time=4, n_bands=2, population_size=8,
+...                              max_generations=3, seed=0)
+>>> exp = explainer.explain(torch.randn(2, 8000))
+>>> exp.mask.shape, exp.method
+(torch.Size([2, 51, 201]), 'genetic')
+>>> bool(((exp.mask == 0) | (exp.mask == 1)).all())
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable, Dict, List, Optional
+
+import torch
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_xai.components import FILLS, ComponentScorer, component_masks
+from speechbrain_xai.explanation import Explanation
+
+logger = get_logger(__name__)
+
+
+# --------------------------------------------------------------------------
+# Default operators (module-level, replaceable)
+# --------------------------------------------------------------------------
+def tournament_selection(population: torch.Tensor, fitness: torch.Tensor, num: int,
+                         generator: torch.Generator, size: int = 3) -> torch.Tensor:
+    """Picks ``num`` parents, each the fittest of ``size`` random members (ties: lowest index)."""
+    contestants = torch.randint(population.shape[0], (num, size), generator=generator)
+    winner = torch.gather(contestants, 1, fitness[contestants].argmax(dim=1, keepdim=True))
+    return population[winner.squeeze(1)]
+
+
+def rank_selection(population: torch.Tensor, fitness: torch.Tensor, num: int,
+                   generator: torch.Generator) -> torch.Tensor:
+    """Picks ``num`` parents with probability proportional to their fitness rank."""
+    ranks = torch.empty(fitness.shape[0])
+    ranks[torch.sort(fitness, stable=True).indices] = torch.arange(1.0, fitness.shape[0] + 1)
+    return population[torch.multinomial(ranks, num, replacement=True, generator=generator)]
+
+
+def uniform_crossover(parents_a: torch.Tensor, parents_b: torch.Tensor,
+                      generator: torch.Generator, rate: float = 0.9) -> torch.Tensor:
+    """With probability ``rate`` a child takes each gene from either parent at random,
+    otherwise it copies ``parents_a``."""
+    swap = torch.rand(parents_a.shape, generator=generator) < 0.5
+    cross = torch.rand(parents_a.shape[0], 1, generator=generator) < rate
+    return torch.where(swap & cross, parents_b, parents_a)
+
+
+def one_point_crossover(parents_a: torch.Tensor, parents_b: torch.Tensor,
+                        generator: torch.Generator, rate: float = 0.9) -> torch.Tensor:
+    """With probability ``rate`` a child takes the genes after a random cut from ``parents_b``."""
+    num, genes = parents_a.shape
+    cut = torch.randint(1, max(2, genes), (num, 1), generator=generator)
+    cross = torch.rand(num, 1, generator=generator) < rate
+    after = torch.arange(genes)[None] >= cut
+    return torch.where(after & cross, parents_b, parents_a)
+
+
+def bit_flip_mutation(genomes: torch.Tensor, generator: torch.Generator,
+                      rate: Optional[float] = None) -> torch.Tensor:
+    """Flips each gene with probability ``rate`` (default ``1 / K``)."""
+    rate = 1.0 / genomes.shape[1] if rate is None else rate
+    return genomes ^ (torch.rand(genomes.shape, generator=generator) < rate)
+
+
+def best_elitism(population: torch.Tensor, fitness: torch.Tensor, num: int) -> torch.Tensor:
+    """The ``num`` fittest members, unchanged (ties: lowest index)."""
+    order = torch.sort(fitness, descending=True, stable=True).indices
+    return population[order[:num]]
+
+
+# --------------------------------------------------------------------------
+# Per-clip search state
+# --------------------------------------------------------------------------
+@dataclasses.dataclass
+class _ClipSearch:
+    generator: torch.Generator
+    population: torch.Tensor  # (P, K) bool
+    cache: Dict[bytes, tuple] = dataclasses.field(default_factory=dict)  # genome -> (p_in, p_out)
+    fitness: Optional[torch.Tensor] = None
+    best_genome: Optional[torch.Tensor] = None
+    best_fitness: float = float("-inf")
+    stall: int = 0
+    generations: int = 0
+    done: bool = False
+    history: List[float] = dataclasses.field(default_factory=list)
+
+
+def _key(genome: torch.Tensor) -> bytes:
+    return genome.numpy().tobytes()
+
+
+class GeneticExplainer:
+    """Evolves a binary choice of components per clip (see module docstring).
+
+    Arguments
+    ---------
+    classifier : ClassifierAdapter
+        The explained classifier (any adapter: the GA is model-agnostic).
+    components : str
+        ``"grid"`` (time x mel bands), ``"time"`` (time segments) or ``"map"``.
+    n_time, n_bands : int
+        Grid size (``n_bands`` ignored for ``"time"``).
+    component_map : torch.Tensor, optional
+        User map ``[T, F]`` (or ``[B, T, F]``) with ``components="map"``.
+    fill : str
+        What replaces removed components: ``"zero"``, ``"mean"``, ``"noise"``.
+    population_size, max_generations : int
+        GA size; ``max_evaluations`` caps model evaluations per clip.
+    sparsity_weight : float
+        ``lambda``: fitness penalty per fraction of components kept.
+    deletion_weight : float
+        ``beta``: weight of the drop on the masked-out input. Each genome
+        then costs two evaluations (kept and removed); 0 halves the cost but
+        selects merely sufficient components, which rank worse on deletion
+        curves (see the recipe README).
+    elite : int
+        Members copied unchanged to the next generation.
+    patience, tol : int, float
+        Early stop after ``patience`` generations without a gain above ``tol``.
+    init_keep : float
+        Probability that a gene of the random initial genomes is 1; the
+        all-ones genome is always in the first population.
+    init : str
+        ``"structured"``: the first population also holds, for every time
+        segment, the genome keeping only that segment (all its bands) and, on
+        a grid, for every band the genome keeping only that band; the same
+        for every seed. ``"random"``: random genomes only.
+    prune : int
+        Evaluations reserved for the final pruning: the best genome minus its
+        ``j`` lowest-scored selected components (``j = 1..``), evaluated in one
+        batch; the fittest replaces the best when it is at least as fit.
+    selection, crossover, mutation, elitism : callable
+        Operators (module-level defaults; see module docstring).
+    chunk_size : int
+        Perturbations per forward pass (all clips' genomes share them).
+    path : str
+        ``"istft"`` (listenable) or ``"features"`` for fitness evaluation; the
+        returned probabilities always come from the listenable path.
+    seed : int
+        Seed of every random choice (and of the noise fill).
+    """
+
+    def __init__(self, classifier, components: str = "grid", n_time: int = 8, n_bands: int = 4,
+                 component_map=None, fill: str = "zero", population_size: int = 20,
+                 max_generations: int = 12, max_evaluations: int = 80,
+                 sparsity_weight: float = 0.3, deletion_weight: float = 1.0, elite: int = 2,
+                 patience: int = 3, tol: float = 1e-4, init_keep: float = 0.5,
+                 init: str = "structured", prune: int = 12,
+                 selection: Callable = tournament_selection, crossover: Callable = uniform_crossover,
+                 mutation: Callable = bit_flip_mutation, elitism: Callable = best_elitism,
+                 chunk_size: int = 64, path: str = "istft", seed: int = 0):
+        if not hasattr(classifier, "stft_config") or not hasattr(classifier, "prepare"):
+            raise ValueError(
+                "GeneticExplainer needs a ClassifierAdapter; wrap a waveform->logits module "
+                "with ClassifierAdapter.from_module(module, sample_rate)."
+            )
+        if fill not in FILLS:
+            raise ValueError(f"Unknown fill {fill!r}; use one of {FILLS}.")
+        if population_size < 2 or not 0 <= elite < population_size:
+            raise ValueError("Need population_size >= 2 and 0 <= elite < population_size.")
+        if max_generations < 1 or max_evaluations < 1 or patience < 1:
+            raise ValueError("max_generations, max_evaluations and patience must be >= 1.")
+        self.adapter = classifier
+        self.components, self.n_time, self.n_bands = components, n_time, n_bands
+        self.component_map = component_map
+        self.fill, self.path, self.chunk_size, self.seed = fill, path, chunk_size, seed
+        self.population_size, self.max_generations = population_size, max_generations
+        self.max_evaluations = max_evaluations
+        self.sparsity_weight, self.deletion_weight = sparsity_weight, deletion_weight
+        self.elite, self.patience, self.tol, self.init_keep = elite, patience, tol, init_keep
+        if init not in ("structured", "random"):
+            raise ValueError(f"init must be 'structured' or 'random', got {init!r}.")
+        if not 0 <= prune < max_evaluations:
+            raise ValueError("prune (evaluations reserved for pruning) must lie in [0, max_evaluations).")
+        self.init, self.prune = init, prune
+        self.selection, self.crossover = selection, crossover
+        self.mutation, self.elitism = mutation, elitism
+
+    def settings(self) -> Dict:
+        """The configuration recorded in every explanation."""
+        keys = ("components", "n_time", "n_bands", "fill", "population_size", "max_generations",
+                "max_evaluations", "sparsity_weight", "deletion_weight", "elite", "patience",
+                "tol", "init_keep", "init", "prune", "chunk_size", "path", "seed", "selection", "crossover",
+                "mutation", "elitism")
+        out = {k: getattr(self, k) for k in keys}
+        for k in ("selection", "crossover", "mutation", "elitism"):
+            fn = out[k]
+            out[k] = getattr(getattr(fn, "func", fn), "__name__", repr(fn))
+        return out
+
+    # ---------------------------------------------------------------- search
+    def _structured(self, num_genes: int) -> torch.Tensor:
+        """Genomes keeping one time segment (all bands) or one band (all segments)."""
+        if self.init != "structured" or self.components == "map":
+            return torch.zeros(0, num_genes, dtype=torch.bool)
+        bands = self.n_bands if self.components == "grid" else 1
+        ids = torch.arange(num_genes)
+        rows = [ids // bands == t for t in range(num_genes // bands)]
+        cols = [ids % bands == f for f in range(bands)] if bands > 1 else []
+        return torch.stack(rows + cols)
+
+    def _initial(self, num_genes: int) -> _ClipSearch:
+        gen = torch.Generator().manual_seed(int(self.seed))
+        pop = torch.rand(self.population_size, num_genes, generator=gen) < self.init_keep
+        pop[0] = True
+        structured = self._structured(num_genes)[: self.population_size - 1]
+        pop[1:1 + len(structured)] = structured
+        return _ClipSearch(generator=gen, population=pop)
+
+    def _fitness(self, genome: torch.Tensor, p_in: float, p_out: float, p_input: float) -> float:
+        value = p_in - self.sparsity_weight * float(genome.float().mean())
+        if self.deletion_weight:
+            value += self.deletion_weight * (p_input - p_out)
+        return value
+
+    def _prune(self, scorer: ComponentScorer, searches: List[_ClipSearch], p_input: torch.Tensor,
+               num_genes: int):
+        """Tries the best genome minus its ``j`` lowest-scored components, all clips in one batch."""
+        cost = 2 if self.deletion_weight else 1
+        clips, genomes = [], []
+        for b, s in enumerate(searches):
+            scores = self._component_scores(s, num_genes)
+            selected = s.best_genome.nonzero().flatten()
+            order = selected[torch.sort(scores[selected], stable=True).indices]
+            left = (self.max_evaluations - int(scorer.evaluations[b])) // cost
+            candidate = s.best_genome.clone()
+            for comp in order[: min(len(order) - 1, left, self.prune // cost)]:
+                candidate = candidate.clone()
+                candidate[comp] = False
+                if _key(candidate) not in s.cache:
+                    clips.append(b)
+                    genomes.append(candidate)
+        for b, g, (pi, po) in zip(clips, genomes, self._score(scorer, searches, clips, genomes)):
+            fit = self._fitness(g, pi, po, float(p_input[b]))
+            if fit >= searches[b].best_fitness:
+                searches[b].best_fitness, searches[b].best_genome = fit, g
+
+    def _score(self, scorer: ComponentScorer, searches: List[_ClipSearch], clips: List[int],
+               genomes: List[torch.Tensor]) -> List[tuple]:
+        """Evaluates (clip, genome) pairs in shared chunks and caches ``(p_in, p_out)``."""
+        if not genomes:
+            return []
+        clips_t, genomes_t = torch.tensor(clips), torch.stack(genomes)
+        p_in = scorer.score(clips_t, genomes_t).tolist()
+        p_out = scorer.score(clips_t, ~genomes_t).tolist() if self.deletion_weight else [0.0] * len(p_in)
+        for b, g, pi, po in zip(clips, genomes, p_in, p_out):
+            searches[b].cache[_key(g)] = (pi, po)
+        return list(zip(p_in, p_out))
+
+    def _evaluate(self, scorer: ComponentScorer, searches: List[_ClipSearch], p_input: torch.Tensor):
+        """Fills ``fitness`` of every active clip, evaluating unseen genomes in shared chunks."""
+        clips, genomes = [], []
+        for b, s in enumerate(searches):
+            if s.done:
+                continue
+            left = self.max_evaluations - self.prune - int(scorer.evaluations[b])
+            cost = 2 if self.deletion_weight else 1
+            new = {}
+            for g in s.population:
+                k = _key(g)
+                if k not in s.cache and k not in new and (len(new) + 1) * cost <= left:
+                    new[k] = g
+            clips += [b] * len(new)
+            genomes += list(new.values())
+        self._score(scorer, searches, clips, genomes)
+        for b, s in enumerate(searches):
+            if s.done:
+                continue
+            fit = []
+            for g in s.population:
+                hit = s.cache.get(_key(g))
+                if hit is None:  # over budget: never evaluated, never selected
+                    fit.append(float("-inf"))
+                    continue
+                fit.append(self._fitness(g, hit[0], hit[1], float(p_input[b])))
+            s.fitness = torch.tensor(fit, dtype=torch.float64)
+
+    def _advance(self, searches: List[_ClipSearch], evaluations: torch.Tensor):
+        """Bookkeeping (best, early stop, budget) and the next generation of active clips."""
+        cost = 2 if self.deletion_weight else 1
+        for b, s in enumerate(searches):
+            if s.done:
+                continue
+            s.generations += 1
+            i = int(torch.argmax(s.fitness))  # first maximum
+            if float(s.fitness[i]) > s.best_fitness + self.tol:
+                s.best_fitness, s.best_genome, s.stall = float(s.fitness[i]), s.population[i].clone(), 0
+            else:
+                s.stall += 1
+            s.history.append(s.best_fitness)
+            if (s.stall >= self.patience or s.generations >= self.max_generations
+                    or int(evaluations[b]) + cost > self.max_evaluations - self.prune):
+                s.done = True
+                continue
+            n_child = self.population_size - self.elite
+            elites = self.elitism(s.population, s.fitness, self.elite)
+            parents = self.selection(s.population, s.fitness, 2 * n_child, s.generator)
+            children = self.crossover(parents[:n_child], parents[n_child:], s.generator)
+            children = self.mutation(children, s.generator)
+            s.population = torch.cat([elites, children]).bool()
+
+    @staticmethod
+    def _component_scores(s: _ClipSearch, num_genes: int, ridge: float = 1.0) -> torch.Tensor:
+        """Per component: its weight in a ridge regression of ``p_c(kept)`` on the genomes
+        evaluated during the search (no extra evaluations).
+
+        Used to order the pruning and to rank the components inside and
+        outside the selection (deletion/insertion curves).
+        """
+        genomes = torch.stack([torch.frombuffer(bytearray(k), dtype=torch.bool) for k in s.cache])
+        x = genomes.double().reshape(-1, num_genes)
+        y = torch.tensor([v[0] for v in s.cache.values()], dtype=torch.float64)
+        x, y = x - x.mean(0), y - y.mean()
+        gram = x.T @ x + ridge * torch.eye(num_genes, dtype=torch.float64)
+        return torch.linalg.solve(gram, x.T @ y).float()
+
+    @torch.no_grad()
+    def explain(self, wavs, wav_lens=None, target=None, sample_rate: Optional[int] = None) -> Explanation:
+        """Explains a batch of clips.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            ``[N]``, ``[B, N]`` or ``[B, N, channels]`` waveforms.
+        wav_lens : torch.Tensor, optional
+            Relative lengths ``[B]``.
+        target : None, int, list or class name
+            Class to explain (None: the predicted class).
+        sample_rate : int, optional
+            Rate of ``wavs`` when it differs from the classifier's.
+
+        Returns
+        -------
+        Explanation
+            Binary component masks; ``settings`` holds the configuration and
+            ``settings["per_clip"]`` each clip's genome, fitness, component
+            scores, generations and model evaluations.
+        """
+        start = time.perf_counter()
+        scorer, probs_input, num_genes = ComponentScorer.for_explainer(
+            self, wavs, wav_lens, target, sample_rate, self.chunk_size)
+        wavs, maps, target = scorer.wavs, scorer.maps, scorer.target
+        p_input = probs_input.gather(1, target[:, None]).squeeze(1).cpu()
+        searches = [self._initial(num_genes) for _ in range(wavs.shape[0])]
+        while not all(s.done for s in searches):
+            self._evaluate(scorer, searches, p_input)
+            self._advance(searches, scorer.evaluations)
+        if self.prune:
+            self._prune(scorer, searches, p_input, num_genes)
+        genomes = torch.stack([s.best_genome for s in searches])  # (B, K)
+        mask = component_masks(genomes.to(maps.device), maps)
+        per_clip = [{
+            "genome": s.best_genome.int().tolist(),
+            "num_selected": int(s.best_genome.sum()),
+            "num_components": num_genes,
+            "fitness": s.best_fitness,
+            "fitness_history": s.history,
+            "component_scores": self._component_scores(s, num_genes).tolist(),
+            "generations": s.generations,
+            "evaluations": int(scorer.evaluations[b]),
+        } for b, s in enumerate(searches)]
+        settings = {**self.settings(), "num_components": num_genes, "per_clip": per_clip,
+                    "search_seconds": time.perf_counter() - start}
+        return explanation_with_fill(scorer, mask, probs_input, "genetic", settings)
+
+
+def explanation_with_fill(scorer: ComponentScorer, mask: torch.Tensor, probs_input: torch.Tensor,
+                          method: str, settings: Dict) -> Explanation:
+    """The :class:`Explanation` of binary masks, its audio built with the scorer's fill.
+
+    With the zero fill this is :meth:`Explanation.from_mask`. With another
+    fill, the masked-in (masked-out) audio and probabilities are recomputed
+    with the removed bins replaced by the fill, so the explanation reports
+    what the search optimised; ``settings["fill"]`` records which.
+    """
+    adapter, wavs, lens = scorer.adapter, scorer.wavs, scorer.wav_lens
+    exp = Explanation.from_mask(adapter, wavs, mask, lens, scorer.target, "linear", method,
+                                settings, probs_input=probs_input)
+    if scorer.fill_mag is None:
+        return exp
+    clips = torch.arange(wavs.shape[0], device=wavs.device)
+    mask = mask.to(wavs.device)
+    masked_in = scorer.waveforms(clips, mask)
+    masked_out = scorer.waveforms(clips, 1.0 - mask)
+    return dataclasses.replace(
+        exp, masked_in=masked_in.cpu(), masked_out=masked_out.cpu(),
+        probs_masked_in=adapter.probabilities(masked_in, lens).cpu(),
+        probs_masked_out=adapter.probabilities(masked_out, lens).cpu(),
+    )

@@ -1,0 +1,147 @@
+"""The genetic explainer: operators, determinism, batching, budget, and a planted answer."""
+
+import math
+
+import pytest
+import torch
+
+from speechbrain_xai.adapter import ClassifierAdapter
+from speechbrain_xai.explainers import genetic as G
+
+RATE = 16000
+
+
+class BandDetector(torch.nn.Module):
+    """A black box that says class 1 when there is energy at 1-2 kHz in the first quarter."""
+
+    def forward(self, wavs):
+        win = torch.hann_window(400, device=wavs.device)
+        mag = torch.stft(wavs, 400, 160, window=win, return_complex=True).abs()  # (B, F, T)
+        quarter = mag.shape[2] // 4
+        energy = mag[:, 25:50, :quarter].pow(2).mean(dim=(1, 2))
+        evidence = 2.0 * (torch.log(energy + 1e-6) - math.log(1e-2))
+        return torch.stack([torch.zeros_like(evidence), evidence], dim=1)
+
+
+def planted_clips(num=2):
+    gen = torch.Generator().manual_seed(0)
+    t = torch.arange(RATE) / RATE
+    tone = torch.sin(2 * math.pi * 1500 * t) * (t < 0.22)
+    return torch.stack([tone * (1 + 0.2 * i) + 0.05 * torch.randn(RATE, generator=gen)
+                        for i in range(num)])
+
+
+@pytest.fixture
+def detector():
+    return ClassifierAdapter.from_module(BandDetector(), sample_rate=RATE, class_names=["no", "yes"])
+
+
+def small_ga(adapter, **kwargs):
+    args = dict(n_time=4, n_bands=4, population_size=12, max_generations=8, max_evaluations=80,
+                sparsity_weight=0.3, seed=0)
+    args.update(kwargs)
+    return G.GeneticExplainer(adapter, **args)
+
+
+def test_operators_shapes_and_determinism():
+    gen = lambda: torch.Generator().manual_seed(5)  # noqa: E731
+    pop = torch.rand(10, 7, generator=gen()) > 0.5
+    fit = torch.arange(10.0)
+    parents = G.tournament_selection(pop, fit, 6, gen())
+    assert parents.shape == (6, 7) and torch.equal(parents, G.tournament_selection(pop, fit, 6, gen()))
+    # a tournament over everyone always returns the fittest
+    assert bool((G.tournament_selection(pop, fit, 4, gen(), size=50) == pop[9]).all())
+    assert G.rank_selection(pop, fit, 5, gen()).shape == (5, 7)
+    a, b = torch.zeros(4, 7, dtype=torch.bool), torch.ones(4, 7, dtype=torch.bool)
+    assert torch.equal(G.uniform_crossover(a, b, gen(), rate=0.0), a)
+    child = G.uniform_crossover(a, b, gen(), rate=1.0)
+    assert child.any() and not child.all()
+    one = G.one_point_crossover(a, b, gen(), rate=1.0)
+    assert bool((one.int().diff(dim=1) >= 0).all())  # zeros then ones
+    assert torch.equal(G.bit_flip_mutation(pop, gen(), rate=0.0), pop)
+    assert torch.equal(G.bit_flip_mutation(pop, gen(), rate=1.0), ~pop)
+    assert torch.equal(G.best_elitism(pop, fit, 2), pop[[9, 8]])
+
+
+def test_finds_the_planted_component(detector):
+    exp = small_ga(detector).explain(planted_clips(1))
+    info = exp.settings["per_clip"][0]
+    # component 1 = first time segment x second mel band (about 0.6-1.8 kHz)
+    assert info["genome"][1] == 1
+    assert info["num_selected"] <= 4
+    assert float(exp.probs_masked_in[0, 1]) > 0.9
+    assert info["evaluations"] <= 80
+    assert info["component_scores"][1] == max(info["component_scores"])
+    assert all(b >= a for a, b in zip(info["fitness_history"], info["fitness_history"][1:]))
+
+
+def test_same_seed_same_explanation_and_batched_equals_unbatched(detector):
+    wavs = planted_clips(2)
+    ga = dict(seed=3, max_evaluations=40, prune=4)
+    first = small_ga(detector, **ga).explain(wavs)
+    again = small_ga(detector, **ga).explain(wavs)
+    assert torch.equal(first.mask, again.mask)
+    assert first.settings["per_clip"] == again.settings["per_clip"]
+    for i in range(2):
+        alone = small_ga(detector, chunk_size=5, **ga).explain(wavs[i:i + 1])
+        assert torch.equal(alone.mask[0], first.mask[i])
+        assert alone.settings["per_clip"][0]["genome"] == first.settings["per_clip"][i]["genome"]
+
+
+def test_batched_equals_unbatched_on_a_speechbrain_classifier(tiny_adapter):
+    torch.manual_seed(0)
+    wavs = torch.randn(2, 8000) * 0.1
+    ga = dict(n_time=3, n_bands=2, population_size=6, max_generations=3, max_evaluations=20,
+              prune=4, seed=1)
+    both = G.GeneticExplainer(tiny_adapter, **ga).explain(wavs, target=[0, 2])
+    for i, t in enumerate([0, 2]):
+        alone = G.GeneticExplainer(tiny_adapter, **ga).explain(wavs[i:i + 1], target=t)
+        assert torch.equal(alone.mask[0], both.mask[i])
+
+
+def test_budget_early_stop_and_deletion_term(detector):
+    exp = small_ga(detector, max_evaluations=15, max_generations=50, prune=4).explain(planted_clips(1))
+    assert exp.settings["per_clip"][0]["evaluations"] <= 15
+    exp = small_ga(detector, max_evaluations=1000, max_generations=50, patience=2).explain(planted_clips(1))
+    info = exp.settings["per_clip"][0]
+    assert info["generations"] < 50  # stopped on the plateau
+    # deletion term: two evaluations (kept and removed) per genome, still within budget
+    exp = small_ga(detector, deletion_weight=1.0, max_evaluations=40).explain(planted_clips(1))
+    info = exp.settings["per_clip"][0]
+    assert info["evaluations"] <= 40 and info["evaluations"] % 2 == 0
+
+
+def test_fill_is_recorded_and_used_for_the_reported_probabilities(detector):
+    wavs = planted_clips(1)
+    exp = small_ga(detector, fill="mean", max_evaluations=30, prune=4).explain(wavs)
+    assert exp.settings["fill"] == "mean"
+    # the masked-out audio has the removed bins at the clip's mean magnitude, not silence
+    zero = small_ga(detector, fill="zero", max_evaluations=30, prune=4).explain(wavs)
+    assert exp.masked_out.abs().mean() > 0 and not torch.allclose(exp.masked_in, zero.masked_in)
+    assert torch.allclose(exp.probs_masked_in, detector.probabilities(exp.masked_in), atol=1e-5)
+
+
+def test_user_component_map_and_errors(detector):
+    frames = detector.stft_config.num_frames(RATE)
+    cmap = torch.zeros(frames, detector.stft_config.n_freq, dtype=torch.long)
+    cmap[: frames // 4, 25:50] = 1
+    exp = small_ga(detector, components="map", component_map=cmap, deletion_weight=0.0).explain(planted_clips(1))
+    assert exp.settings["per_clip"][0]["genome"] == [0, 1]
+    with pytest.raises(ValueError, match="ClassifierAdapter"):
+        G.GeneticExplainer(torch.nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="fill"):
+        G.GeneticExplainer(detector, fill="pink")
+    with pytest.raises(ValueError, match="components"):
+        small_ga(detector, components="blobs").explain(planted_clips(1))
+
+
+def test_lime_baseline_on_the_same_components(detector):
+    from speechbrain_xai.explainers.lime_baseline import LimeExplainer
+
+    lime = LimeExplainer(detector, n_time=4, n_bands=4, num_samples=120, batch_size=32, seed=0)
+    exp = lime.explain(planted_clips(1), num_selected=2)
+    info = exp.settings["per_clip"][0]
+    assert info["evaluations"] == 120 and info["num_selected"] == 2
+    assert info["genome"][1] == 1 and info["component_scores"][1] == max(info["component_scores"])
+    again = lime.explain(planted_clips(1), num_selected=2)
+    assert again.settings["per_clip"][0]["component_scores"] == info["component_scores"]
