@@ -1,0 +1,214 @@
+"""A spectrogram GAN trained as a SpeechBrain ``Brain``.
+
+The GAN learns fixed-size excerpts of log-mel frames in the explained
+classifier's own feature domain (its ``compute_features``), so that the
+classifier can read the generated excerpts and the latent activation
+maximiser (:mod:`speechbrain_xai.explainers.activation_maximization`) can
+search the generator's latent space.
+
+* Two optimisers (generator, discriminator) created in ``init_optimizers``,
+  listed in ``optimizers_dict`` and registered with the checkpointer, so a
+  killed training resumes with both Adam states (SpeechBrain's HiFi-GAN
+  recipe pattern).
+* Hinge loss; the discriminator uses spectral normalisation.
+* Validation reports the sample quality: the Fréchet distance between
+  generated and real excerpts in the classifier's embedding space
+  (:func:`embedding_frechet_distance`).
+
+The classifier is a frozen :class:`~speechbrain_xai.adapter.ClassifierAdapter`
+kept outside ``modules``; pass it as ``adapter=``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Optional
+
+import speechbrain as sb
+import torch
+import torch.nn.functional as F
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_xai.explainers.activation_maximization import (
+    classifier_embeddings,
+    excerpts_from_features,
+)
+from speechbrain_xai.metrics import frechet_distance
+
+logger = get_logger(__name__)
+
+
+def embedding_frechet_distance(adapter, feats_a: torch.Tensor, feats_b: torch.Tensor,
+                               layer: str = "embedding_model") -> float:
+    """Fréchet distance between two sets of excerpts in the classifier's embedding space.
+
+    Arguments
+    ---------
+    adapter : ClassifierAdapter
+        The frozen classifier (``EncoderPipeline`` layout).
+    feats_a, feats_b : torch.Tensor
+        Log-mel excerpts ``[N, T, F]`` and ``[M, T, F]`` in the classifier's domain.
+    layer : str
+        Layer whose (pooled) output is the embedding.
+
+    Returns
+    -------
+    float
+        The squared Fréchet distance. With fewer samples than dimensions the
+        covariances are rank-deficient; the distance is still computed (and a
+        warning logged) so that tiny debug runs work.
+    """
+    emb_a = classifier_embeddings(adapter, feats_a, layer)
+    emb_b = classifier_embeddings(adapter, feats_b, layer)
+    enough = min(emb_a.shape[0], emb_b.shape[0]) > emb_a.shape[1]
+    if not enough:
+        logger.warning("Only %d/%d samples for %d dimensions: the Fréchet distance is indicative.",
+                       emb_a.shape[0], emb_b.shape[0], emb_a.shape[1])
+    return frechet_distance(emb_a, emb_b, min_samples_per_dim=enough)
+
+
+def reinitialized(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """A copy of ``module`` with freshly initialised weights (buffers such as
+    the generator's feature statistics kept): the untrained baseline."""
+    fresh = copy.deepcopy(module)
+    torch.manual_seed(seed)
+    for sub in fresh.modules():
+        if sub is not fresh and hasattr(sub, "reset_parameters"):
+            sub.reset_parameters()
+    return fresh
+
+
+class GANBrain(sb.Brain):
+    """Trains ``modules.generator`` against ``modules.discriminator`` (hinge loss).
+
+    Expects in ``hparams``: ``excerpt_frames``, ``latent_dim``,
+    ``opt_class_generator`` and ``opt_class_discriminator`` (``!name:``
+    optimisers), ``epoch_counter``, ``train_logger``, ``ckpt_to_keep``; the
+    batches carry ``sig`` (waveforms). Pass the frozen classifier as
+    ``adapter``: its ``compute_features`` defines the GAN's domain.
+    """
+
+    def __init__(self, *args, adapter=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if adapter is None or not adapter.has_features:
+            raise ValueError("GANBrain needs adapter= a ClassifierAdapter with compute_features "
+                             "(the EncoderPipeline layout): its features are the GAN's domain.")
+        self.adapter = adapter
+
+    # ------------------------------------------------------------ set-up
+    def on_fit_start(self):
+        self.adapter.to(self.device)
+        super().on_fit_start()
+
+    def on_evaluate_start(self, max_key=None, min_key=None):
+        self.adapter.to(self.device)
+        super().on_evaluate_start(max_key=max_key, min_key=min_key)
+
+    def init_optimizers(self):
+        """One optimiser per network, both in ``optimizers_dict`` and checkpointed."""
+        self.optimizer_g = self.hparams.opt_class_generator(self.modules.generator.parameters())
+        self.optimizer_d = self.hparams.opt_class_discriminator(
+            self.modules.discriminator.parameters())
+        self.optimizers_dict = {"optimizer_g": self.optimizer_g, "optimizer_d": self.optimizer_d}
+        if self.checkpointer is not None:
+            for name, opt in self.optimizers_dict.items():
+                self.checkpointer.add_recoverable(name, opt)
+
+    @property
+    def generator(self):
+        """The generator without a DDP wrapper (for its normalisation buffers)."""
+        gen = self.modules.generator
+        return gen.module if hasattr(gen, "module") else gen
+
+    def compute_feature_stats(self, dataset, loader_kwargs: Optional[dict] = None) -> None:
+        """Sets the generator's per-band mean/std from all frames of ``dataset``."""
+        self.adapter.to(self.device)
+        total, total_sq, count = 0.0, 0.0, 0
+        loader = sb.dataio.dataloader.make_dataloader(dataset, **(loader_kwargs or {}))
+        with torch.no_grad():
+            for batch in loader:
+                batch = batch.to(self.device)
+                wavs, lens = batch.sig
+                feats = self.adapter.features(wavs)  # (B, T, F)
+                valid = (torch.arange(feats.shape[1], device=self.device)[None]
+                         < (lens * feats.shape[1]).round()[:, None])[..., None]
+                total = total + (feats * valid).sum((0, 1)).double()
+                total_sq = total_sq + (feats.pow(2) * valid).sum((0, 1)).double()
+                count += int(valid.sum())
+        mean = total / count
+        std = (total_sq / count - mean.pow(2)).clamp_min(0).sqrt()
+        self.generator.set_feature_stats(mean.float(), std.float())
+        logger.info("Excerpt statistics from %d frames: mean %.2f dB, std %.2f dB (band averages).",
+                    count, float(mean.mean()), float(std.mean()))
+
+    # ------------------------------------------------------------ batches
+    def real_excerpts(self, batch, stage) -> torch.Tensor:
+        """Normalised log-mel excerpts ``[B, T, F]`` cut from the batch's clips:
+        one random excerpt per clip in training, fixed ones otherwise."""
+        batch = batch.to(self.device)
+        wavs, lens = batch.sig
+        with torch.no_grad():
+            feats = self.adapter.features(wavs)
+        per_clip = 1 if stage == sb.Stage.TRAIN else self.hparams.eval_excerpts_per_clip
+        excerpts = excerpts_from_features(feats, lens, self.hparams.excerpt_frames,
+                                          per_clip=per_clip, random=stage == sb.Stage.TRAIN)
+        return self.generator.normalize(excerpts)
+
+    def generate(self, n: int) -> torch.Tensor:
+        """Normalised generated excerpts ``[n, T, F]``."""
+        z = torch.randn(n, self.hparams.latent_dim, device=self.device)
+        return self.generator.normalize(self.modules.generator(z))
+
+    def fit_batch(self, batch):
+        real = self.real_excerpts(batch, sb.Stage.TRAIN)
+        fake = self.generate(real.shape[0])
+        # Discriminator step (hinge)
+        loss_d = (F.relu(1 - self.modules.discriminator(real)).mean()
+                  + F.relu(1 + self.modules.discriminator(fake.detach())).mean())
+        self.optimizer_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.optimizer_d.step()
+        # Generator step
+        loss_g = -self.modules.discriminator(fake).mean()
+        self.optimizer_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizer_g.step()
+        self.loss_sums["d"] += float(loss_d.detach())
+        self.loss_sums["g"] += float(loss_g.detach())
+        self.loss_sums["n"] += 1
+        return loss_d.detach().cpu()
+
+    def evaluate_batch(self, batch, stage):
+        real = self.real_excerpts(batch, stage)
+        fake = self.generate(real.shape[0])
+        loss_d = (F.relu(1 - self.modules.discriminator(real)).mean()
+                  + F.relu(1 + self.modules.discriminator(fake)).mean())
+        self.eval_real.append(self.generator.denormalize(real).cpu())
+        self.eval_fake.append(self.generator.denormalize(fake).cpu())
+        return loss_d.detach().cpu()
+
+    # ------------------------------------------------------------ stages
+    def on_stage_start(self, stage, epoch=None):
+        self.loss_sums = {"d": 0.0, "g": 0.0, "n": 0}
+        self.eval_real, self.eval_fake = [], []
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        if stage == sb.Stage.TRAIN:
+            n = max(self.loss_sums["n"], 1)
+            self.train_stats = {"loss_d": self.loss_sums["d"] / n, "loss_g": self.loss_sums["g"] / n}
+            return
+        real, fake = torch.cat(self.eval_real), torch.cat(self.eval_fake)
+        stats = {"loss_d": stage_loss,
+                 "fd_embedding": embedding_frechet_distance(self.adapter, fake.to(self.device),
+                                                            real.to(self.device))}
+        if stage == sb.Stage.VALID:
+            self.hparams.train_logger.log_stats(
+                {"epoch": epoch}, train_stats=self.train_stats, valid_stats=stats)
+            self.checkpointer.save_and_keep_only(
+                meta={"fd_embedding": stats["fd_embedding"]}, min_keys=["fd_embedding"],
+                num_to_keep=self.hparams.ckpt_to_keep)
+        else:
+            self.hparams.train_logger.log_stats(
+                {"Epoch loaded": self.hparams.epoch_counter.current}, test_stats=stats)
+            self.test_stats = stats
+            self.test_real, self.test_fake = real, fake

@@ -1,0 +1,137 @@
+"""DCGAN-style generator and discriminator for fixed-size spectrogram excerpts.
+
+The generator maps a latent code ``z [B, latent_dim]`` (drawn from ``N(0, I)``)
+to an excerpt ``[B, T, F]`` of log-mel frames in the *classifier's feature
+domain*, so the frozen classifier can read what it makes. The network itself
+works on excerpts normalised per mel band by the training data's mean and
+standard deviation; those statistics are buffers of the generator (saved in
+its checkpoint), set once with :meth:`SpectrogramGenerator.set_feature_stats`.
+
+Layout (as in Mishra et al. 2019, DCGAN): a dense layer to a small
+``[C, T/2^k, F/2^k]`` map, then ``k`` stride-2 transposed convolutions
+(BatchNorm + ReLU between them) doubling time and frequency. The
+discriminator mirrors it with stride-2 convolutions, LeakyReLU and spectral
+normalisation (stable with the hinge loss, no gradient penalty needed).
+
+Example
+-------
+>>> import torch
+>>> gen = SpectrogramGenerator(latent_dim=16, frames=32, n_mels=16, channels=(16, 8))
+>>> disc = SpectrogramDiscriminator(frames=32, n_mels=16, channels=(8, 16))
+>>> x = gen(torch.randn(3, 16))
+>>> x.shape
+torch.Size([3, 32, 16])
+>>> disc(gen.normalize(x)).shape
+torch.Size([3])
+"""
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+
+def _check_divisible(frames: int, n_mels: int, levels: int) -> None:
+    factor = 2 ** levels
+    if frames % factor or n_mels % factor:
+        raise ValueError(
+            f"frames={frames} and n_mels={n_mels} must be divisible by 2^{levels}={factor} "
+            f"for {levels} stride-2 layers; change the excerpt size or the number of channels."
+        )
+
+
+class SpectrogramGenerator(nn.Module):
+    """Latent code ``[B, latent_dim]`` -> log-mel excerpt ``[B, frames, n_mels]``.
+
+    Arguments
+    ---------
+    latent_dim : int
+        Size of the latent code.
+    frames : int
+        Frames per excerpt (time).
+    n_mels : int
+        Mel bands (frequency).
+    channels : sequence of int
+        Channels of the feature maps before each transposed convolution; one
+        doubling per entry, the last convolution maps to one channel.
+    """
+
+    def __init__(self, latent_dim: int = 128, frames: int = 64, n_mels: int = 64,
+                 channels: Sequence[int] = (128, 64, 32, 16)):
+        super().__init__()
+        channels = list(channels)
+        _check_divisible(frames, n_mels, len(channels))
+        self.latent_dim, self.frames, self.n_mels = latent_dim, frames, n_mels
+        self.t0, self.f0 = frames // 2 ** len(channels), n_mels // 2 ** len(channels)
+        self.project = nn.Sequential(
+            nn.Linear(latent_dim, channels[0] * self.t0 * self.f0, bias=False),
+            nn.BatchNorm1d(channels[0] * self.t0 * self.f0),
+            nn.ReLU(),
+        )
+        layers = []
+        for c_in, c_out in zip(channels, channels[1:]):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False),
+                       nn.BatchNorm2d(c_out), nn.ReLU()]
+        layers.append(nn.ConvTranspose2d(channels[-1], 1, 4, stride=2, padding=1))
+        self.upsample = nn.Sequential(*layers)
+        self.register_buffer("feat_mean", torch.zeros(n_mels))
+        self.register_buffer("feat_std", torch.ones(n_mels))
+
+    @torch.no_grad()
+    def set_feature_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Stores the per-band mean and std ``[n_mels]`` of the real excerpts."""
+        self.feat_mean.copy_(torch.as_tensor(mean).reshape(-1))
+        self.feat_std.copy_(torch.as_tensor(std).reshape(-1).clamp_min(1e-3))
+
+    def normalize(self, feats: torch.Tensor) -> torch.Tensor:
+        """Classifier-domain features ``[B, T, F]`` -> the generator's domain."""
+        return (feats - self.feat_mean) / self.feat_std
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """The generator's domain -> classifier-domain features."""
+        return x * self.feat_std + self.feat_mean
+
+    def generate_normalized(self, z: torch.Tensor) -> torch.Tensor:
+        """Normalised excerpts ``[B, T, F]`` (what the discriminator sees)."""
+        x = self.project(z).view(z.shape[0], -1, self.t0, self.f0)  # (B, C, T0, F0)
+        return self.upsample(x).squeeze(1)  # (B, T, F)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Log-mel excerpts ``[B, frames, n_mels]`` in the classifier's domain."""
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"z must be [B, {self.latent_dim}], got {tuple(z.shape)}.")
+        return self.denormalize(self.generate_normalized(z))
+
+
+class SpectrogramDiscriminator(nn.Module):
+    """Normalised excerpt ``[B, frames, n_mels]`` -> realness score ``[B]``.
+
+    Arguments
+    ---------
+    frames : int
+        Frames per excerpt.
+    n_mels : int
+        Mel bands.
+    channels : sequence of int
+        Output channels of the stride-2 convolutions.
+    spectral_norm : bool
+        Spectral normalisation of every layer (recommended with the hinge loss).
+    """
+
+    def __init__(self, frames: int = 64, n_mels: int = 64,
+                 channels: Sequence[int] = (16, 32, 64, 128), spectral_norm: bool = True):
+        super().__init__()
+        channels = list(channels)
+        _check_divisible(frames, n_mels, len(channels))
+        wrap = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+        layers, c_in = [], 1
+        for c_out in channels:
+            layers += [wrap(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
+            c_in = c_out
+        self.features = nn.Sequential(*layers)
+        size = c_in * (frames // 2 ** len(channels)) * (n_mels // 2 ** len(channels))
+        self.score = wrap(nn.Linear(size, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.features(x.unsqueeze(1))  # (B, C, T', F')
+        return self.score(h.flatten(1)).squeeze(1)

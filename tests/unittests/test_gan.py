@@ -1,0 +1,108 @@
+"""Spectrogram GAN: networks, the two-optimiser Brain, resume, sample quality, mel inversion."""
+
+import pytest
+import torch
+
+from speechbrain_xai.lobes.gan import SpectrogramDiscriminator, SpectrogramGenerator
+
+
+def test_generator_and_discriminator_shapes_and_normalisation():
+    gen = SpectrogramGenerator(latent_dim=8, frames=32, n_mels=16, channels=(8, 4, 4))
+    gen.set_feature_stats(torch.full((16,), -50.0), torch.full((16,), 10.0))
+    x = gen(torch.randn(5, 8))
+    assert x.shape == (5, 32, 16)
+    assert torch.allclose(gen.denormalize(gen.normalize(x)), x, atol=1e-4)
+    disc = SpectrogramDiscriminator(frames=32, n_mels=16, channels=(4, 8))
+    assert disc(gen.normalize(x)).shape == (5,)
+    with pytest.raises(ValueError, match="divisible"):
+        SpectrogramGenerator(frames=30, n_mels=16, channels=(8, 4))
+    with pytest.raises(ValueError, match="z must be"):
+        gen(torch.randn(2, 9))
+    assert "feat_mean" in gen.state_dict()  # the statistics travel with the checkpoint
+
+
+def _brain(tiny_adapter, folder, epochs):
+    import speechbrain as sb
+    from speechbrain.utils.checkpoints import Checkpointer
+    from speechbrain.utils.epoch_loop import EpochCounter
+    from speechbrain.utils.train_logger import FileTrainLogger
+
+    from speechbrain_xai.explainers.gan_training import GANBrain
+
+    torch.manual_seed(0)
+    gen = SpectrogramGenerator(latent_dim=8, frames=16, n_mels=24, channels=(8, 4))
+    disc = SpectrogramDiscriminator(frames=16, n_mels=24, channels=(4, 8))
+    counter = EpochCounter(epochs)
+    hparams = dict(
+        excerpt_frames=16, latent_dim=8, eval_excerpts_per_clip=2, ckpt_to_keep=1,
+        opt_class_generator=lambda p: torch.optim.Adam(p, 1e-3, betas=(0.5, 0.999)),
+        opt_class_discriminator=lambda p: torch.optim.Adam(p, 1e-3, betas=(0.5, 0.999)),
+        epoch_counter=counter, train_logger=FileTrainLogger(str(folder / "log.txt")),
+    )
+    ckpt = Checkpointer(str(folder / "save"), {"generator": gen, "discriminator": disc, "counter": counter})
+    brain = GANBrain(modules={"generator": gen, "discriminator": disc}, hparams=hparams,
+                     run_opts={"device": "cpu", "noprogressbar": True}, checkpointer=ckpt,
+                     adapter=tiny_adapter)
+    g = torch.Generator().manual_seed(0)
+    data = sb.dataio.dataset.DynamicItemDataset(
+        {f"c{i}": {"sig": 0.1 * torch.randn(4000, generator=g)} for i in range(8)})
+    data.set_output_keys(["id", "sig"])
+    return brain, data
+
+
+def test_gan_brain_trains_with_two_checkpointed_optimisers_and_resumes(tiny_adapter, tmp_path):
+    brain, data = _brain(tiny_adapter, tmp_path, epochs=1)
+    brain.compute_feature_stats(data, {"batch_size": 4})
+    assert brain.generator.feat_mean.abs().mean() > 1.0  # set from the data (default 0)
+    before = [p.detach().clone() for p in brain.modules.generator.parameters()]
+    loaders = {"train_loader_kwargs": {"batch_size": 4, "drop_last": True},
+               "valid_loader_kwargs": {"batch_size": 4}}
+    brain.fit(brain.hparams.epoch_counter, data, data, **loaders)
+    assert set(brain.optimizers_dict) == {"optimizer_g", "optimizer_d"}
+    assert {"optimizer_g", "optimizer_d"} <= set(brain.checkpointer.recoverables)
+    after = [p.detach().clone() for p in brain.modules.generator.parameters()]
+    assert any(not torch.equal(a, b) for a, b in zip(before, after))
+    ckpt = brain.checkpointer.find_checkpoint()
+    assert (ckpt.path / "optimizer_g.ckpt").is_file() and (ckpt.path / "optimizer_d.ckpt").is_file()
+    assert "fd_embedding" in ckpt.meta and ckpt.meta["fd_embedding"] >= 0
+    # an interrupted run (one of two epochs done) resumes: weights, both Adam states, epoch
+    resumed, _ = _brain(tiny_adapter, tmp_path, epochs=2)
+    resumed.fit(resumed.hparams.epoch_counter, data, data, **loaders)
+    assert resumed.hparams.epoch_counter.current == 2
+    state_d = resumed.optimizer_d.state_dict()["state"]
+    assert state_d and int(state_d[0]["step"]) == 2 * 2  # 2 batches per epoch, 2 epochs
+    assert len(list(tmp_path.glob("log.txt"))) == 1
+
+
+def test_embedding_frechet_distance_and_untrained_copy(tiny_adapter):
+    from speechbrain_xai.explainers.gan_training import embedding_frechet_distance, reinitialized
+
+    torch.manual_seed(0)
+    real = torch.randn(40, 16, 24) * 5 - 40
+    changed = real.clone()
+    changed[:, ::2] += 20 * torch.linspace(-1, 1, 24)  # alternating frames: survives mean removal
+    assert embedding_frechet_distance(tiny_adapter, real, real) < 1e-6
+    assert embedding_frechet_distance(tiny_adapter, real, changed) > 1e-3
+    gen = SpectrogramGenerator(latent_dim=8, frames=16, n_mels=24, channels=(8, 4))
+    gen.set_feature_stats(torch.full((24,), -3.0), torch.full((24,), 2.0))
+    fresh = reinitialized(gen, seed=1)
+    assert torch.equal(fresh.feat_mean, gen.feat_mean)
+    assert not torch.equal(fresh.project[0].weight, gen.project[0].weight)
+
+
+def test_mel_inversion_reproduces_the_mel_spectrogram():
+    from speechbrain.lobes.features import Fbank
+
+    from speechbrain_xai.audio_synthesis import mel_to_audio
+
+    fbank = Fbank(n_mels=40)
+    t = torch.arange(8000) / 16000
+    wav = (0.3 * torch.sin(2 * torch.pi * 440 * t) + 0.2 * torch.sin(2 * torch.pi * 1320 * t))[None]
+    feats = fbank(wav)
+    back = mel_to_audio(feats, fbank, n_iter=32)
+    assert back.shape == wav.shape
+    loud = feats > feats.max() - 40  # bins well above the top_db floor
+    loud[:, :3] = loud[:, -3:] = False  # away from the edges
+    err = (fbank(back) - feats)[loud].abs().mean()  # dB
+    noise = (fbank(0.1 * torch.randn(1, 8000)) - feats)[loud].abs().mean()
+    assert err < 3.0 and err < noise / 3
