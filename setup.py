@@ -27,12 +27,12 @@ setup(
         "hyperpyyaml>=1.2",
         "numpy",
         "soundfile",
-    ],
+    ],  # scipy comes with speechbrain
     extras_require={
         "plot": ["matplotlib"],
         "captum": ["captum"],
         "lime": ["lime"],
-        "test": ["pytest", "scipy", "matplotlib"],
+        "test": ["pytest", "scipy", "matplotlib", "captum", "lime"],
         "all": ["matplotlib", "captum", "lime", "pytest", "scipy"],
     },
     entry_points={"console_scripts": []},
