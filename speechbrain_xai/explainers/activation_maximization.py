@@ -36,10 +36,10 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
-import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_xai.explainers.base import FrozenClassifierBrain
 from speechbrain_xai.metrics import frechet_distance
 
 logger = get_logger(__name__)
@@ -555,7 +555,7 @@ def save_excerpt_grid(feats: torch.Tensor, path: str, titles: Optional[Sequence[
 # --------------------------------------------------------------------------
 # The search as a SpeechBrain evaluation
 # --------------------------------------------------------------------------
-class AMSearchBrain(sb.Brain):
+class AMSearchBrain(FrozenClassifierBrain):
     """Runs searches through ``evaluate()``: each batch of the evaluated
     dataset lists setting names (``batch.id``); all settings of a batch and
     all seeds run as one batched optimisation inside ``evaluate_batch``, where
@@ -590,9 +590,8 @@ class AMSearchBrain(sb.Brain):
         self.checkpoint_every = int(checkpoint_every)
         os.makedirs(results_folder, exist_ok=True)
 
-    def on_evaluate_start(self, max_key=None, min_key=None):
-        self.maximizer.adapter.to(self.device)
-        self.maximizer.generator.to(self.device)
+    def frozen_modules(self):
+        return [self.maximizer.adapter, self.maximizer.generator]
 
     def is_done(self, name: str) -> bool:
         return os.path.isfile(os.path.join(self.results_folder, name + ".pt"))

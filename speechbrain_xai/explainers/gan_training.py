@@ -33,6 +33,7 @@ from speechbrain_xai.explainers.activation_maximization import (
     classifier_embeddings,
     excerpts_from_features,
 )
+from speechbrain_xai.explainers.base import FrozenClassifierBrain
 from speechbrain_xai.metrics import frechet_distance
 
 logger = get_logger(__name__)
@@ -78,7 +79,7 @@ def reinitialized(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     return fresh
 
 
-class GANBrain(sb.Brain):
+class GANBrain(FrozenClassifierBrain):
     """Trains ``modules.generator`` against ``modules.discriminator`` (hinge loss).
 
     Expects in ``hparams``: ``excerpt_frames``, ``latent_dim``,
@@ -96,14 +97,6 @@ class GANBrain(sb.Brain):
         self.adapter = adapter
 
     # ------------------------------------------------------------ set-up
-    def on_fit_start(self):
-        self.adapter.to(self.device)
-        super().on_fit_start()
-
-    def on_evaluate_start(self, max_key=None, min_key=None):
-        self.adapter.to(self.device)
-        super().on_evaluate_start(max_key=max_key, min_key=min_key)
-
     def init_optimizers(self):
         """One optimiser per network, both in ``optimizers_dict`` and checkpointed."""
         self.optimizer_g = self.hparams.opt_class_generator(self.modules.generator.parameters())

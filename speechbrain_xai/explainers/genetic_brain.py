@@ -27,6 +27,7 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_xai import metrics as M
 from speechbrain_xai.components import ComponentScorer, batch_component_maps, component_importance
+from speechbrain_xai.explainers.base import FrozenClassifierBrain
 from speechbrain_xai.explanation import Explanation, is_saved
 
 logger = get_logger(__name__)
@@ -93,7 +94,7 @@ def search_metrics(explainer, explanation: Explanation, curve_steps: int = 10,
     return out
 
 
-class GeneticExplainerBrain(sb.Brain):
+class GeneticExplainerBrain(FrozenClassifierBrain):
     """Explains a data set with ``hparams.explainer`` inside ``evaluate()``.
 
     Hyperparameters read: ``explainer`` (with its adapter, kept out of
@@ -106,9 +107,8 @@ class GeneticExplainerBrain(sb.Brain):
     ``background_sig`` add oracle agreement.
     """
 
-    def on_evaluate_start(self, max_key=None, min_key=None):
-        super().on_evaluate_start(max_key=max_key, min_key=min_key)
-        self.hparams.explainer.adapter.to(self.device)
+    def frozen_modules(self):
+        return [self.hparams.explainer.adapter]
 
     def on_stage_start(self, stage, epoch=None):
         self.rows = []

@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_xai.explainers.base import FrozenClassifierBrain
 from speechbrain_xai.explanation import Explanation
 from speechbrain_xai.lobes.decoders import log_magnitude, stack_representations
 from speechbrain_xai.metrics import faithfulness_metrics, oracle_agreement, summarize
@@ -334,7 +335,7 @@ def _fmt(value) -> str:
 # --------------------------------------------------------------------------
 # The Brain
 # --------------------------------------------------------------------------
-class LMACBrain(sb.Brain):
+class LMACBrain(FrozenClassifierBrain):
     """Trains an L-MAC mask decoder on a frozen classifier.
 
     ``modules`` holds only the decoder (``modules["decoder"]``); the
@@ -372,14 +373,6 @@ class LMACBrain(sb.Brain):
         self.reference: Dict[str, torch.Tensor] = {}
 
     # -------------------------------------------------------------- devices
-    def on_fit_start(self):
-        self.adapter.to(self.device)
-        super().on_fit_start()
-
-    def on_evaluate_start(self, max_key=None, min_key=None):
-        self.adapter.to(self.device)
-        super().on_evaluate_start(max_key=max_key, min_key=min_key)
-
     # -------------------------------------------------------------- forward
     def interpret(self, wavs, wav_lens):
         """Masks, logits and STFT for a batch (see :func:`decode_masks`)."""
