@@ -37,8 +37,8 @@ def ranking_values(per_clip: Dict) -> torch.Tensor:
     """Component values ``[K]`` that rank components for deletion/insertion curves.
 
     Selected components rank first, each group ordered by the method's
-    ``component_scores`` (GA: mean target probability of evaluated genomes
-    keeping the component minus those removing it; LIME: surrogate weights).
+    ``component_scores`` (GA: ridge weights of the target probability on the
+    kept components over every evaluation of the search; LIME: surrogate weights).
     """
     scores = torch.tensor(per_clip["component_scores"], dtype=torch.float64)
     span = (scores.max() - scores.min()).clamp_min(1e-12)

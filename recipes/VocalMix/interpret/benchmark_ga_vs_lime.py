@@ -85,7 +85,7 @@ def ga_settings(args):
                 population_size=args.population, max_generations=args.generations,
                 max_evaluations=args.ga_budget, sparsity_weight=args.sparsity,
                 deletion_weight=args.deletion, prune=args.prune, chunk_size=args.chunk,
-                path=args.ga_path)
+                path=args.ga_path, init=args.init, fitness_scale=args.fitness_scale)
 
 
 def compare(name, adapter, clips, args):
@@ -147,10 +147,12 @@ def main():
     parser.add_argument("--fill", default="zero")
     parser.add_argument("--population", type=int, default=20)
     parser.add_argument("--generations", type=int, default=12)
-    parser.add_argument("--ga_budget", type=int, default=80)
-    parser.add_argument("--sparsity", type=float, default=0.3)
+    parser.add_argument("--ga_budget", type=int, default=66)
+    parser.add_argument("--sparsity", type=float, default=1.0)
     parser.add_argument("--deletion", type=float, default=1.0)
-    parser.add_argument("--prune", type=int, default=12)
+    parser.add_argument("--prune", type=int, default=10)
+    parser.add_argument("--init", default="ranked")
+    parser.add_argument("--fitness_scale", default="log_odds_in")
     parser.add_argument("--lime_seeds", type=int, default=30)
     parser.add_argument("--lime_chunk_row", action="store_true",
                         help="add a LIME row that classifies in chunks as large as the GA's")
