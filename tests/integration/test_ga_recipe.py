@@ -1,12 +1,19 @@
-"""The genetic-explainer recipe, run as a user runs it, in --debug mode, and resumed."""
+"""The genetic-explainer recipes, run as a user runs them, in --debug mode (VocalMix:
+also resumed; ESC-50: on a generated stand-in of the data set)."""
 
 import csv
 import json
 import os
 
 from tests.helpers import listed_recipes, run_recipe
+from tests.integration.test_lmac_recipe import make_esc50_standin
 
-ROW = [r for r in listed_recipes() if r["Script"].endswith("interpret/explain_ga.py")][0]
+
+def row_for(task):
+    return [r for r in listed_recipes() if r["Task"] == task and r["Script"].endswith("explain_ga.py")][0]
+
+
+ROW = row_for("VocalMix/interpret")
 
 
 def test_ga_recipe_explains_saves_and_resumes(debug_classifier, tmp_path):
@@ -37,3 +44,27 @@ def test_ga_recipe_explains_saves_and_resumes(debug_classifier, tmp_path):
         again = list(csv.DictReader(f))
     assert [r["ID"] for r in again] == [r["ID"] for r in rows]
     assert [r["p_masked_in"] for r in again] == [r["p_masked_in"] for r in rows]
+
+
+def test_esc50_ga_recipe_explains_the_first_test_clips_on_a_standin(debug_classifier, tmp_path):
+    data = tmp_path / "esc"
+    make_esc50_standin(data / "ESC-50-master", clips_per_fold=3)  # 3 test clips, 2 explained
+    out = tmp_path / "out"
+    run_recipe(row_for("ESC50/interpret"), data, out,
+               extra=["--classifier_source", debug_classifier["pretrained"]])
+    assert (out / "save" / "test.csv").is_file()
+    folder = out / "explanations"
+    with open(folder / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["ID"] for r in rows] == ["5-100-A-1", "5-101-A-0"]  # the first num_explain clips
+    for row in rows:
+        assert not any(k.startswith(("oracle", "energy")) for k in row)  # oracle_class: null
+        saved = json.load(open(folder / f"{row['ID']}.json"))
+        settings = saved["settings"]
+        assert saved["method"] == "genetic" and (settings["n_time"], settings["n_bands"]) == (10, 6)
+        assert len(settings["genome"]) == 60 and sum(settings["genome"]) == settings["num_selected"]
+        assert settings["evaluations"] <= 20
+        assert 0.0 <= float(row["deletion_auc"]) <= 1.0 and 0.0 <= float(row["p_masked_in"]) <= 1.0
+        assert os.path.isfile(folder / f"{row['ID']}_masked_in.wav")
+    summary = json.load(open(folder / "metrics_summary.json"))
+    assert summary["clips"] == 2 and "insertion_auc" in summary

@@ -1,10 +1,13 @@
-"""Prepares ESC-50 (Piczak, 2015) for the L-MAC recipe.
+"""Prepares ESC-50 (Piczak, 2015) for the interpretation recipes.
 
-Writes SpeechBrain CSV manifests ``train.csv`` / ``valid.csv`` / ``test.csv``
-from the official ``ESC-50-master`` folder (``audio/*.wav`` and
-``meta/esc50.csv``). The paper's split: folds 1-3 train, 4 valid, 5 test.
-Paths use the ``$data_root`` placeholder (= the ``ESC-50-master`` folder);
-the recipe resamples the 44.1 kHz clips to the classifier's rate on read.
+:func:`prepare_esc50` writes SpeechBrain CSV manifests ``train.csv`` /
+``valid.csv`` / ``test.csv`` from the official ``ESC-50-master`` folder
+(``audio/*.wav`` and ``meta/esc50.csv``). The paper's split: folds 1-3 train,
+4 valid, 5 test. Paths use the ``$data_root`` placeholder (= the
+``ESC-50-master`` folder). :func:`prepare_esc50_from_hparams` runs it with a
+recipe's hyperparameters, and :func:`esc50_datasets` builds the datasets that
+both recipes (``train_lmac.py``, ``explain_ga.py``) read: the 44.1 kHz clips
+are downmixed and resampled to the classifier's rate on read.
 
 When ``meta/esc50.csv`` is missing and ``download=True``, the official archive
 is downloaded and unpacked into ``data_folder``. Without a network a clear
@@ -26,6 +29,9 @@ import zipfile
 from typing import Dict, Optional, Sequence
 
 import soundfile as sf
+import speechbrain as sb
+import torchaudio.functional as AF
+from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
 logger = get_logger(__name__)
@@ -143,6 +149,60 @@ def prepare_esc50(data_folder: str, save_folder: str, train_folds: Sequence[int]
     logger.info("ESC-50 manifests (%s) in %s",
                 ", ".join(f"{s}: {len(rows[s])}" for s in SPLITS), save_folder)
     return csvs
+
+
+def prepare_esc50_from_hparams(hparams: Dict) -> Dict[str, str]:
+    """:func:`prepare_esc50` on the main process, with a recipe's hyperparameters.
+
+    Reads ``data_folder``, ``save_folder`` (where the manifests go),
+    ``train_folds``, ``valid_folds``, ``test_folds`` and ``download``.
+    """
+    return run_on_main(
+        prepare_esc50,
+        kwargs={
+            "data_folder": hparams["data_folder"],
+            "save_folder": hparams["save_folder"],
+            "train_folds": hparams["train_folds"],
+            "valid_folds": hparams["valid_folds"],
+            "test_folds": hparams["test_folds"],
+            "download": hparams["download"],
+        },
+    )
+
+
+def esc50_datasets(manifests: Dict[str, str], data_root: str, sample_rate: int) -> Dict:
+    """ESC-50 datasets ``{split: DynamicItemDataset}`` with ``id``, ``sig`` and ``label``.
+
+    Clips are downmixed to mono and resampled to ``sample_rate`` on read.
+
+    Arguments
+    ---------
+    manifests : dict
+        ``{split: csv_path}`` as returned by :func:`prepare_esc50` (any subset of splits).
+    data_root : str
+        The ``ESC-50-master`` folder (replaces ``$data_root``; see :func:`find_esc50_root`).
+    sample_rate : int
+        The classifier's rate.
+    """
+
+    @sb.utils.data_pipeline.takes("wav")
+    @sb.utils.data_pipeline.provides("sig")
+    def audio_pipeline(wav):
+        info = sb.dataio.dataio.read_audio_info(wav)
+        sig = sb.dataio.dataio.read_audio(wav)
+        if sig.dim() == 2:
+            sig = sig.mean(dim=1)
+        if info.sample_rate != sample_rate:
+            sig = AF.resample(sig, info.sample_rate, sample_rate)
+        return sig
+
+    return {
+        split: sb.dataio.dataset.DynamicItemDataset.from_csv(
+            csv_path=csv_path, replacements={"data_root": data_root},
+            dynamic_items=[audio_pipeline], output_keys=["id", "sig", "label"],
+        )
+        for split, csv_path in manifests.items()
+    }
 
 
 if __name__ == "__main__":

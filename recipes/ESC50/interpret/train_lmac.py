@@ -28,12 +28,10 @@ import os
 import sys
 
 import speechbrain as sb
-import torchaudio.functional as AF
 from hyperpyyaml import load_hyperpyyaml
-from speechbrain.utils.distributed import run_on_main
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esc50_prepare import prepare_esc50, find_esc50_root  # noqa: E402
+from esc50_prepare import esc50_datasets, find_esc50_root, prepare_esc50_from_hparams  # noqa: E402
 
 _VOCALMIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "VocalMix",
                          "interpret", "train_lmac.py")
@@ -47,30 +45,6 @@ def load_vocalmix_recipe():
     return module
 
 
-def dataio_prep(hparams, manifests, data_root):
-    """ESC-50 datasets; clips are resampled to ``sample_rate`` and downmixed on read."""
-    target_rate = hparams["sample_rate"]
-
-    @sb.utils.data_pipeline.takes("wav")
-    @sb.utils.data_pipeline.provides("sig")
-    def audio_pipeline(wav):
-        info = sb.dataio.dataio.read_audio_info(wav)
-        sig = sb.dataio.dataio.read_audio(wav)
-        if sig.dim() == 2:
-            sig = sig.mean(dim=1)
-        if info.sample_rate != target_rate:
-            sig = AF.resample(sig, info.sample_rate, target_rate)
-        return sig
-
-    return {
-        split: sb.dataio.dataset.DynamicItemDataset.from_csv(
-            csv_path=csv, replacements={"data_root": data_root},
-            dynamic_items=[audio_pipeline], output_keys=["id", "sig", "label"],
-        )
-        for split, csv in manifests.items()
-    }
-
-
 if __name__ == "__main__":
     hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
     sb.utils.distributed.ddp_init_group(run_opts)
@@ -82,16 +56,6 @@ if __name__ == "__main__":
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
-    manifests = run_on_main(
-        prepare_esc50,
-        kwargs={
-            "data_folder": hparams["data_folder"],
-            "save_folder": hparams["save_folder"],
-            "train_folds": hparams["train_folds"],
-            "valid_folds": hparams["valid_folds"],
-            "test_folds": hparams["test_folds"],
-            "download": hparams["download"],
-        },
-    )
-    datasets = dataio_prep(hparams, manifests, find_esc50_root(hparams["data_folder"]))
+    manifests = prepare_esc50_from_hparams(hparams)
+    datasets = esc50_datasets(manifests, find_esc50_root(hparams["data_folder"]), hparams["sample_rate"])
     load_vocalmix_recipe().run_lmac(hparams, hparams_file, run_opts, datasets)
