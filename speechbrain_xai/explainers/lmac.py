@@ -414,7 +414,11 @@ class LMACBrain(FrozenClassifierBrain):
         if hp.guided_weight and epoch >= hp.guided_from_epoch:
             clean_mag = self.adapter.stft(out["clean"]).abs()
             guided, selected = guided_loss(mask, spec.abs(), clean_mag, hp.guided_corr, hp.guided_bin)
-            terms["loss"] = terms["loss"] + hp.guided_weight * guided
+            # trains the decoder, but stays out of the valid loss: checkpoints are
+            # chosen on the L-MAC objective alone, comparable before and after the
+            # guided stage starts
+            if stage == sb.Stage.TRAIN:
+                terms["loss"] = terms["loss"] + hp.guided_weight * guided
             terms["guided"], terms["guided_share"] = guided, selected.float().mean()
         with torch.no_grad():
             if stage != sb.Stage.TRAIN:
