@@ -110,7 +110,8 @@ def compare(name, adapter, clips, args):
         mean = {k: float(v[~torch.isnan(v)].mean()) for k, v in m.items()}
         lines.append(
             f"| {name} | {label} | {seconds:.1f} | {seconds / len(wavs):.2f} | {mean['evaluations']:.0f} | "
-            f"{mean['num_selected']:.1f} | {mean['p_masked_in']:.3f} | {mean['deletion_auc']:.3f} | "
+            f"{mean['num_selected']:.1f} | {mean['p_masked_in']:.4f} | {mean['p_masked_out']:.4f} | "
+            f"{mean['deletion_auc']:.3f} | "
             f"{mean['insertion_auc']:.3f} | {mean['oracle_auc']:.3f} | {mean['oracle_iou']:.3f} | "
             f"{mean['energy_precision']:.3f} | {lime_time / seconds:.1f}x |"
         )
@@ -182,6 +183,7 @@ def main():
     print(f"{len(clips[0])} VocalMix voice clips, target {args.target!r}, components "
           f"{args.n_time}x{args.n_bands}, fill {args.fill}, torch threads {torch.get_num_threads()}")
     header = ("| classifier | method | wall s | s/clip | evals/clip | components kept | p(masked-in) | "
+              "p(masked-out) (lower better) | "
               "deletion AUC (lower better) | insertion AUC | oracle AUC | oracle IoU | "
               "energy precision | LIME time / time |")
     print(header)
