@@ -884,6 +884,22 @@ def _write_clip(folder, split, settings, index):
     return row
 
 
+def _audio_complete(data_folder, audio_csvs, settings):
+    """Whether ``data_folder`` holds a finished generation with ``settings``:
+    its settings file, its manifest copies and every audio file they list."""
+    if _read_settings(os.path.join(data_folder, SETTINGS_FILE)) != settings:
+        return False
+    if not all(os.path.isfile(p) for p in audio_csvs.values()):
+        return False
+    for path in audio_csvs.values():
+        with open(path, encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                for key in ("wav", "voice_wav", "background_wav"):
+                    if not os.path.isfile(row[key].replace("$data_root", data_folder)):
+                        return False
+    return True
+
+
 def _check_folder(data_folder):
     """Refuses split folders holding foreign files; removes stale temporaries."""
     for split in SPLITS:
@@ -1040,10 +1056,22 @@ def prepare_vocalmix(
         snr_db_range,
     )
 
+    # a copy of the manifests also lives next to the audio, so that another
+    # recipe's save_folder reuses the audio instead of generating it again
+    audio_csvs = {split: os.path.join(data_folder, f"{split}.csv") for split in SPLITS}
     if skip_if_exists:
         complete = all(os.path.isfile(p) for p in csvs.values())
         if complete and all(_read_settings(p) == settings for p in settings_paths):
             logger.info("VocalMix already prepared in %s (same settings): skipping.", save_folder)
+            return csvs
+        if save_folder != data_folder and _audio_complete(data_folder, audio_csvs, settings):
+            for split in SPLITS:
+                with open(audio_csvs[split], encoding="utf-8") as f:
+                    _write_atomic(csvs[split], f.read())
+            _write_atomic(os.path.join(save_folder, SETTINGS_FILE),
+                          json.dumps(settings, indent=2, sort_keys=True) + "\n")
+            logger.info("VocalMix audio in %s has the same settings: manifests copied to %s.",
+                        data_folder, save_folder)
             return csvs
         if any(os.path.exists(p) for p in [*settings_paths, *csvs.values()]):
             logger.info("VocalMix settings changed or files incomplete: regenerating.")
@@ -1056,7 +1084,7 @@ def prepare_vocalmix(
         )
     _check_folder(data_folder)
     # Invalidate old outputs first, so an interrupted run never looks complete.
-    for path in [*settings_paths, *csvs.values()]:
+    for path in [*settings_paths, *csvs.values(), *audio_csvs.values()]:
         if os.path.exists(path):
             os.remove(path)
 
@@ -1075,6 +1103,8 @@ def prepare_vocalmix(
         writer.writeheader()
         writer.writerows(all_rows[split])
         _write_atomic(csvs[split], buf.getvalue())
+        if audio_csvs[split] != csvs[split]:
+            _write_atomic(audio_csvs[split], buf.getvalue())
     for path in settings_paths:
         _write_atomic(path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
     logger.info("VocalMix manifests written to %s.", save_folder)

@@ -266,6 +266,30 @@ def test_shared_data_folder_stays_consistent(tmp_path):
         assert os.path.isfile(row["wav"].replace("$data_root", str(data)))
 
 
+def test_second_save_folder_reuses_the_audio(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    a = _small(data, save_folder=tmp_path / "a")
+    stamp = {n: os.stat(data / "train" / n).st_mtime_ns for n in os.listdir(data / "train")}
+
+    def fail(*args, **kwargs):
+        raise AssertionError("should have reused the audio")
+
+    monkeypatch.setattr(vocalmix, "_write_clip", fail)
+    b = _small(data, save_folder=tmp_path / "b")  # another recipe, same settings
+    assert all(open(a[s]).read() == open(b[s]).read() for s in a)
+    assert (tmp_path / "b" / "vocalmix_settings.json").read_text() == (
+        tmp_path / "a" / "vocalmix_settings.json").read_text()
+    assert stamp == {n: os.stat(data / "train" / n).st_mtime_ns for n in os.listdir(data / "train")}
+    # a missing audio file: the copy is refused and the audio generated again
+    os.remove(data / "train" / "train_00000_voice.wav")
+    with pytest.raises(AssertionError, match="should have reused"):
+        _small(data, save_folder=tmp_path / "c")
+    monkeypatch.undo()
+    c = _small(data, save_folder=tmp_path / "c")
+    assert os.path.isfile(data / "train" / "train_00000_voice.wav")
+    assert open(a["train"]).read() == open(c["train"]).read()
+
+
 def test_interrupted_run_leaves_no_manifest(tmp_path, monkeypatch):
     data = tmp_path / "data"
     _small(data)
