@@ -138,6 +138,7 @@ class _ClipSearch:
     done: bool = False
     history: List[float] = dataclasses.field(default_factory=list)
     structured: Optional[torch.Tensor] = None  # (S, K) the deterministic first genomes
+    ranking: Optional[torch.Tensor] = None  # (K,) their additive component values
 
 
 def _key(genome: torch.Tensor) -> bytes:
@@ -196,8 +197,10 @@ class GeneticExplainer:
         ``K`` (each rounded, at least one component).
     prune : int
         Evaluations reserved for the final pruning: the best genome minus its
-        ``j`` lowest-scored selected components (``j = 1..``), evaluated in one
-        batch; the fittest replaces the best when it is at least as fit.
+        ``j`` lowest-ranked selected components (``j = 1..``), evaluated in one
+        batch; the fittest replaces the best when it is at least as fit. The
+        order is the first generation's ranking with ``init="ranked"`` (the
+        same for every seed), otherwise the ridge component scores.
     fitness_scale : str
         Scale of the probabilities in the fitness: ``"log_odds_in"`` (the
         masked-in probability as log-odds, the masked-out drop as a
@@ -302,6 +305,7 @@ class GeneticExplainer:
             p_in, p_out = s.cache[_key(genome)]
             score = self._scale(p_in) - (self._scale(p_out, False) if self.deletion_weight else 0.0)
             values[genome] += score
+        s.ranking = values
         order = torch.sort(values, descending=True, stable=True).indices
         sizes = sorted({max(1, round(f * num_genes)) for f in self.prefix_sizes})
         out = torch.zeros(len(sizes), num_genes, dtype=torch.bool)
@@ -328,7 +332,9 @@ class GeneticExplainer:
         cost = 2 if self.deletion_weight else 1
         clips, genomes = [], []
         for b, s in enumerate(searches):
-            scores = self._component_scores(s, num_genes)
+            # the deterministic ranking of the first generation when there is one
+            # (the same pruning order for every seed), else the ridge scores
+            scores = s.ranking if s.ranking is not None else self._component_scores(s, num_genes)
             selected = s.best_genome.nonzero().flatten()
             order = selected[torch.sort(scores[selected], stable=True).indices]
             left = (self.max_evaluations - int(scorer.evaluations[b])) // cost
