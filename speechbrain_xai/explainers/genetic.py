@@ -138,7 +138,7 @@ class _ClipSearch:
     done: bool = False
     history: List[float] = dataclasses.field(default_factory=list)
     structured: Optional[torch.Tensor] = None  # (S, K) the deterministic first genomes
-    ranking: Optional[torch.Tensor] = None  # (K,) their additive component values
+    deterministic: Optional[List[bytes]] = None  # first generation + ranked prefixes
 
 
 def _key(genome: torch.Tensor) -> bytes:
@@ -199,8 +199,9 @@ class GeneticExplainer:
         Evaluations reserved for the final pruning: the best genome minus its
         ``j`` lowest-ranked selected components (``j = 1..``), evaluated in one
         batch; the fittest replaces the best when it is at least as fit. The
-        order is the first generation's ranking with ``init="ranked"`` (the
-        same for every seed), otherwise the ridge component scores.
+        order is that of the ridge component scores, fitted with
+        ``init="ranked"`` on the seed-independent genomes only (first
+        generation and ranked prefixes: the same order for every seed).
     fitness_scale : str
         Scale of the probabilities in the fitness: ``"log_odds_in"`` (the
         masked-in probability as log-odds, the masked-out drop as a
@@ -305,12 +306,13 @@ class GeneticExplainer:
             p_in, p_out = s.cache[_key(genome)]
             score = self._scale(p_in) - (self._scale(p_out, False) if self.deletion_weight else 0.0)
             values[genome] += score
-        s.ranking = values
         order = torch.sort(values, descending=True, stable=True).indices
         sizes = sorted({max(1, round(f * num_genes)) for f in self.prefix_sizes})
         out = torch.zeros(len(sizes), num_genes, dtype=torch.bool)
         for row, k in enumerate(sizes):
             out[row, order[:k]] = True
+        s.deterministic = [_key(g) for g in torch.cat([torch.ones(1, num_genes, dtype=torch.bool),
+                                                       s.structured, out])]
         return out
 
     def _scale(self, p: float, kept: bool = True) -> float:
@@ -332,9 +334,9 @@ class GeneticExplainer:
         cost = 2 if self.deletion_weight else 1
         clips, genomes = [], []
         for b, s in enumerate(searches):
-            # the deterministic ranking of the first generation when there is one
-            # (the same pruning order for every seed), else the ridge scores
-            scores = s.ranking if s.ranking is not None else self._component_scores(s, num_genes)
+            # ridge scores on the seed-independent genomes when there are (the same
+            # pruning order for every seed), else on every evaluation
+            scores = self._component_scores(s, num_genes, keys=s.deterministic)
             selected = s.best_genome.nonzero().flatten()
             order = selected[torch.sort(scores[selected], stable=True).indices]
             left = (self.max_evaluations - int(scorer.evaluations[b])) // cost
@@ -417,7 +419,8 @@ class GeneticExplainer:
             children = self.mutation(children, s.generator)
             s.population = torch.cat([elites, seeded, children]).bool()
 
-    def _component_scores(self, s: _ClipSearch, num_genes: int, ridge: float = 1.0) -> torch.Tensor:
+    def _component_scores(self, s: _ClipSearch, num_genes: int, ridge: float = 1.0,
+                          keys: Optional[List[bytes]] = None) -> torch.Tensor:
         """Per component: its weight in a ridge regression of ``p_c`` on the kept
         components, fitted on every evaluation of the search (no extra ones):
         each genome gives the pair (kept, ``p_c(kept)``) and, with a deletion
@@ -426,12 +429,13 @@ class GeneticExplainer:
         Used to order the pruning and to rank the components inside and
         outside the selection (deletion/insertion curves).
         """
-        genomes = torch.stack([torch.frombuffer(bytearray(k), dtype=torch.bool) for k in s.cache])
+        keys = [k for k in (s.cache if keys is None else keys) if k in s.cache]
+        genomes = torch.stack([torch.frombuffer(bytearray(k), dtype=torch.bool) for k in keys])
         genomes = genomes.reshape(-1, num_genes)
-        y = torch.tensor([v[0] for v in s.cache.values()], dtype=torch.float64)
+        y = torch.tensor([s.cache[k][0] for k in keys], dtype=torch.float64)
         if self.deletion_weight:
             genomes = torch.cat([genomes, ~genomes])
-            y = torch.cat([y, torch.tensor([v[1] for v in s.cache.values()], dtype=torch.float64)])
+            y = torch.cat([y, torch.tensor([s.cache[k][1] for k in keys], dtype=torch.float64)])
         x = genomes.double()
         x, y = x - x.mean(0), y - y.mean()
         gram = x.T @ x + ridge * torch.eye(num_genes, dtype=torch.float64)
