@@ -138,7 +138,8 @@ class _ClipSearch:
     done: bool = False
     history: List[float] = dataclasses.field(default_factory=list)
     structured: Optional[torch.Tensor] = None  # (S, K) the deterministic first genomes
-    deterministic: Optional[List[bytes]] = None  # first generation + ranked prefixes
+    # keys of the seed-independent genomes (ranked first generation and prefixes)
+    seeded: List[bytes] = dataclasses.field(default_factory=list)
 
 
 def _key(genome: torch.Tensor) -> bytes:
@@ -290,7 +291,8 @@ class GeneticExplainer:
         if self.init == "ranked" and len(structured):
             # a deterministic first generation: all-ones and the structured genomes
             pop = torch.cat([torch.ones(1, num_genes, dtype=torch.bool), structured])
-            return _ClipSearch(generator=gen, population=pop, structured=structured)
+            return _ClipSearch(generator=gen, population=pop, structured=structured,
+                               seeded=[_key(g) for g in pop])
         pop = torch.rand(self.population_size, num_genes, generator=gen) < self.init_keep
         pop[0] = True
         structured = structured[: self.population_size - 1]
@@ -311,8 +313,6 @@ class GeneticExplainer:
         out = torch.zeros(len(sizes), num_genes, dtype=torch.bool)
         for row, k in enumerate(sizes):
             out[row, order[:k]] = True
-        s.deterministic = [_key(g) for g in torch.cat([torch.ones(1, num_genes, dtype=torch.bool),
-                                                       s.structured, out])]
         return out
 
     def _scale(self, p: float, kept: bool = True) -> float:
@@ -336,7 +336,7 @@ class GeneticExplainer:
         for b, s in enumerate(searches):
             # ridge scores on the seed-independent genomes when there are (the same
             # pruning order for every seed), else on every evaluation
-            scores = self._component_scores(s, num_genes, keys=s.deterministic)
+            scores = self._component_scores(s, num_genes, keys=s.seeded or None)
             selected = s.best_genome.nonzero().flatten()
             order = selected[torch.sort(scores[selected], stable=True).indices]
             left = (self.max_evaluations - int(scorer.evaluations[b])) // cost
@@ -410,14 +410,15 @@ class GeneticExplainer:
                 s.done = True
                 continue
             elites = self.elitism(s.population, s.fitness, self.elite)
-            seeded = torch.zeros(0, elites.shape[1], dtype=torch.bool)
+            prefixes = torch.zeros(0, elites.shape[1], dtype=torch.bool)
             if s.structured is not None and s.generations == 1:
-                seeded = self._ranked_prefixes(s, elites.shape[1])
-            n_child = max(0, self.population_size - self.elite - len(seeded))
+                prefixes = self._ranked_prefixes(s, elites.shape[1])
+                s.seeded += [_key(g) for g in prefixes]
+            n_child = max(0, self.population_size - self.elite - len(prefixes))
             parents = self.selection(s.population, s.fitness, 2 * n_child, s.generator)
             children = self.crossover(parents[:n_child], parents[n_child:], s.generator)
             children = self.mutation(children, s.generator)
-            s.population = torch.cat([elites, seeded, children]).bool()
+            s.population = torch.cat([elites, prefixes, children]).bool()
 
     def _component_scores(self, s: _ClipSearch, num_genes: int, ridge: float = 1.0,
                           keys: Optional[List[bytes]] = None) -> torch.Tensor:
