@@ -34,7 +34,7 @@ import hashlib
 import math
 import os
 from dataclasses import asdict, dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from speechbrain.utils.logger import get_logger
@@ -316,13 +316,47 @@ class LatentActivationMaximizer:
         return next(self.generator.buffers()).device
 
     def _key(self, settings, seeds) -> str:
-        text = repr(([s.name for s in settings], list(seeds), str(self.unit), type(self).__name__))
+        text = repr(([s.name for s in settings], list(seeds), str(self.unit), type(self).__name__,
+                     "tracks-v2"))
         return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+    @staticmethod
+    def tracks(settings: Sequence[AMSetting]) -> Tuple[List[AMSetting], List[int]]:
+        """Groups settings that differ only in their step budget.
+
+        A setting with budget ``n`` follows exactly the first ``n`` steps of
+        the same (learning rate, penalty, direction) with a larger budget
+        (Adam does not depend on the budget, and the best example is tracked
+        per budget), so each group is optimised once, for its largest budget.
+
+        Returns
+        -------
+        tracks : list of AMSetting
+            One per group, with the group's largest budget.
+        track_of : list of int
+            The track index of every setting.
+        """
+        index: Dict[tuple, int] = {}
+        tracks, track_of = [], []
+        for s in settings:
+            key = (s.lr, s.penalty, s.direction)
+            if key not in index:
+                index[key] = len(tracks)
+                tracks.append(s)
+            elif s.steps > tracks[index[key]].steps:
+                tracks[index[key]] = s
+            track_of.append(index[key])
+        return tracks, track_of
 
     def search(self, settings: Sequence[AMSetting], seeds: Sequence[int],
                checkpoint_path: Optional[str] = None, checkpoint_every: int = 50,
                callback: Optional[Callable[[int], None]] = None) -> SearchResult:
         """Runs every setting with every seed as one batched optimisation.
+
+        Settings that differ only in their number of steps share one
+        optimisation (see :meth:`tracks`): the paper's grid of 3 budgets x 3
+        learning rates x 3 penalties costs 9 runs of the largest budget per
+        seed and direction, with the best example kept for each budget.
 
         Arguments
         ---------
@@ -345,18 +379,25 @@ class LatentActivationMaximizer:
         if not settings or not seeds:
             raise ValueError("Give at least one setting and one seed.")
         S, K, dev = len(settings), len(seeds), self.device
+        tracks, track_of = self.tracks(settings)
+        T = len(tracks)
 
-        def per_row(values):
-            return torch.tensor(values, dtype=torch.float32, device=dev).repeat_interleave(K)
+        def per_row(values, dtype=torch.float32):
+            return torch.tensor(values, dtype=dtype, device=dev).repeat_interleave(K)
 
-        lr = per_row([s.lr for s in settings])
-        pen = per_row([s.penalty for s in settings])
-        sign = per_row([1.0 if s.direction == "max" else -1.0 for s in settings])
-        budget = per_row([s.steps for s in settings]).long()
+        lr = per_row([s.lr for s in tracks])
+        pen = per_row([s.penalty for s in tracks])
+        sign = per_row([1.0 if s.direction == "max" else -1.0 for s in tracks])
+        budget = per_row([s.steps for s in tracks], torch.long)  # (T * K,)
+        # setting row s * K + k reads track row track_of[s] * K + k
+        source = (per_row(track_of, torch.long) * K
+                  + torch.arange(K, device=dev).repeat(S))
+        setting_budget = per_row([s.steps for s in settings], torch.long)  # (S * K,)
         start = self.init_params(seeds).to(dev)  # (K, ...)
-        params = start.repeat(S, *[1] * (start.dim() - 1))  # (S * K, ...), row s * K + k
+        params = start.repeat(T, *[1] * (start.dim() - 1))  # (T * K, ...), row t * K + k
         state = {"step": 0, "params": params, "m": torch.zeros_like(params),
-                 "v": torch.zeros_like(params), "best_params": params.clone(),
+                 "v": torch.zeros_like(params),
+                 "best_params": params[source].clone(),
                  "best_obj": torch.full((S * K,), -math.inf, device=dev),
                  "best_step": torch.zeros(S * K, dtype=torch.long, device=dev)}
         key = self._key(settings, seeds)
@@ -368,12 +409,15 @@ class LatentActivationMaximizer:
             else:
                 logger.warning("Ignoring %s: it belongs to another search.", checkpoint_path)
         b1, b2 = self.betas
+        logger.info("Search: %d settings x %d seeds as %d tracks (%d rows), up to %d steps",
+                    S, K, T, T * K, int(budget.max()))
         for t in range(state["step"], int(budget.max()) + 1):
             if checkpoint_path and t > 0 and t % checkpoint_every == 0 and t != state["step"]:
                 state["step"] = t
                 _atomic_save({**state, "key": key}, checkpoint_path)
             rows = (budget >= t).nonzero().flatten()
             grads = torch.zeros_like(state["params"])
+            obj_t = torch.full((T * K,), -math.inf, device=dev)
             for chunk in rows.split(self.chunk_size):
                 p = state["params"][chunk].detach().requires_grad_(True)
                 with torch.enable_grad():
@@ -387,11 +431,14 @@ class LatentActivationMaximizer:
                     with torch.no_grad():
                         act = self.unit(self.adapter, self.to_features(p, -1))
                         obj = sign[chunk] * act - pen[chunk] * self.prior(p)
-                better = obj > state["best_obj"][chunk]
-                idx = chunk[better]
-                state["best_obj"][idx] = obj[better]
-                state["best_params"][idx] = p.detach()[better]
-                state["best_step"][idx] = t
+                obj_t[chunk] = obj
+            # the best example so far, per setting (its own budget)
+            candidate = obj_t[source]
+            better = (setting_budget >= t) & (candidate > state["best_obj"])
+            idx = better.nonzero().flatten()
+            state["best_obj"][idx] = candidate[idx]
+            state["best_params"][idx] = state["params"][source[idx]].detach()
+            state["best_step"][idx] = t
             move = (budget > t).float().view(-1, *[1] * (params.dim() - 1))
             # Adam ascent, only on rows whose budget is not spent
             state["m"] = torch.where(move > 0, b1 * state["m"] + (1 - b1) * grads, state["m"])

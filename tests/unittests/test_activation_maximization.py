@@ -46,6 +46,33 @@ def test_batched_grid_equals_one_run_at_a_time(tiny_adapter, generator):
             assert int(alone.best_step[0, 0]) == int(batched.best_step[s, k])
 
 
+def test_settings_differing_only_in_steps_share_one_optimisation(tiny_adapter, generator):
+    settings = setting_grid([3, 1, 6], [0.1, 0.01], [0.01], ["max", "min"])
+    tracks, track_of = LatentActivationMaximizer.tracks(settings)
+    assert len(tracks) == 4 and all(t.steps == 6 for t in tracks)
+    assert [tracks[i].lr for i in track_of] == [s.lr for s in settings]
+    # the batch holds one row per track and seed, not per setting and seed
+    am = LatentActivationMaximizer(tiny_adapter, generator, VOICE)
+    sizes = []
+    original = am.unit
+
+    def counting(adapter, feats):
+        sizes.append(feats.shape[0])
+        return original(adapter, feats)
+
+    am.unit = counting
+    seeds = [0, 1]
+    res = am.search(settings, seeds)
+    assert max(sizes[:-1]) == len(tracks) * len(seeds)
+    # a budget is a prefix: the best step never exceeds it, and a longer budget is never worse
+    for s, setting in enumerate(settings):
+        assert int(res.best_step[s].max()) <= setting.steps
+    by_name = {s.name: res.objective[i] for i, s in enumerate(settings)}
+    for s in settings:
+        longer = by_name[s.name.replace(f"steps{s.steps}_", "steps6_")]
+        assert (longer >= by_name[s.name] - 1e-6).all()
+
+
 def test_max_and_min_move_the_unit_the_right_way(tiny_adapter, generator):
     am = LatentActivationMaximizer(tiny_adapter, generator, VOICE)
     seeds = list(range(6))
