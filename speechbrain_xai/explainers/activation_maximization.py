@@ -31,11 +31,14 @@ so an interrupted search resumes.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
+import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
@@ -660,3 +663,130 @@ class AMSearchBrain(FrozenClassifierBrain):
         done = sum(self.is_done(n) for n in self.settings)
         logger.info("Search finished: %d/%d settings saved in %s", done, len(self.settings),
                     self.results_folder)
+
+
+# --------------------------------------------------------------------------
+# Running and reporting a search (what the recipes call)
+# --------------------------------------------------------------------------
+def dataset_excerpts(adapter, dataset, frames: int, per_clip: int, loader_kwargs: Optional[dict] = None):
+    """Evenly spaced excerpts of every clip of a SpeechBrain dataset.
+
+    Arguments
+    ---------
+    adapter : ClassifierAdapter
+        Computes the features (``adapter.features``).
+    dataset : DynamicItemDataset
+        Gives ``id`` and ``sig`` (waveform).
+    frames, per_clip : int
+        Excerpt length and excerpts per clip.
+    loader_kwargs : dict, optional
+        For ``make_dataloader`` (batch size, workers).
+
+    Returns
+    -------
+    feats : torch.Tensor
+        ``[N, frames, F]`` on the adapter's device, clip-major.
+    starts : torch.Tensor
+        Start frame of each excerpt ``[N]``.
+    ids : list of str
+        Clip id of each excerpt.
+    """
+    loader = sb.dataio.dataloader.make_dataloader(dataset, **(loader_kwargs or {}))
+    feats, starts, ids = [], [], []
+    with torch.no_grad():
+        for batch in loader:
+            batch = batch.to(adapter.device)
+            wavs, lens = batch.sig
+            x, s = excerpts_from_features(adapter.features(wavs), lens, frames, per_clip=per_clip,
+                                          return_starts=True)
+            feats.append(x)
+            starts.append(s)
+            ids += [i for i in batch.id for _ in range(per_clip)]
+    return torch.cat(feats), torch.cat(starts), ids
+
+
+def run_search(maximizer: LatentActivationMaximizer, settings: Sequence[AMSetting],
+               seeds: Sequence[int], folder: str, settings_per_batch: int,
+               checkpoint_every: int = 50, run_opts: Optional[dict] = None
+               ) -> Tuple[SearchResult, float]:
+    """Every setting x seed through :class:`AMSearchBrain` (``Brain.evaluate``,
+    ``settings_per_batch`` settings per batched optimisation; resumable: saved
+    settings are skipped, the state of the running batch is checkpointed).
+
+    Returns
+    -------
+    result : SearchResult
+        All settings, loaded back from ``folder``.
+    seconds : float
+        Wall time of the search.
+    """
+    brain = AMSearchBrain(modules=None, run_opts=run_opts, maximizer=maximizer,
+                          settings={s.name: s for s in settings}, seeds=seeds,
+                          results_folder=folder, checkpoint_every=checkpoint_every)
+    data = sb.dataio.dataset.DynamicItemDataset({s.name: {"order": i} for i, s in enumerate(settings)})
+    data.set_output_keys(["id"])
+    start = time.time()
+    brain.evaluate(data, test_loader_kwargs={"batch_size": int(settings_per_batch)})
+    seconds = time.time() - start
+    logger.info("Search of %d settings x %d seeds in %.1f s", len(settings), len(seeds), seconds)
+    return SearchResult.load(folder, settings), seconds
+
+
+def render_setting(result: SearchResult, s: int, folder: str, tag: str, adapter,
+                   num_audio: int = 4, griffin_lim_iters: int = 100, count: int = 16) -> None:
+    """A setting's examples, the most extreme first (in its direction):
+    ``<tag>.png`` (the first ``count``) and ``<tag>_<i>.wav`` (the first
+    ``num_audio``, Griffin-Lim, peak-normalised, at the adapter's rate)."""
+    from speechbrain_xai.audio_synthesis import features_to_audio
+
+    acts = result.activation[s]
+    order = torch.argsort(acts, descending=result.settings[s].direction == "max")
+    feats = result.features[s][order]
+    titles = [f"{float(a):.2f}" for a in acts[order]]
+    save_excerpt_grid(feats[:count], os.path.join(folder, f"{tag}.png"), titles[:count])
+    if num_audio:
+        wavs = features_to_audio(adapter, feats[:num_audio].to(adapter.device),
+                                 n_iter=griffin_lim_iters).cpu()
+        for i, wav in enumerate(wavs):
+            peak = wav.abs().max().clamp_min(1e-8)
+            sb.dataio.dataio.write_audio(os.path.join(folder, f"{tag}_{i}.wav"), 0.9 * wav / peak,
+                                         adapter.sample_rate)
+
+
+def report_search(result: SearchResult, real_feats: torch.Tensor, real_acts: torch.Tensor,
+                  folder: str, adapter, n_reference: int = 50, layer: Optional[str] = None,
+                  score_fn: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+                  **render_kwargs) -> dict:
+    """Ranks the settings (:func:`rank_settings`), writes ``ranking.md`` and
+    ``ranking.json`` to ``folder`` and renders, per direction, the selected
+    setting and the most extreme one (largest / smallest mean activation) as
+    ``<direction>_selected`` and ``<direction>_most_extreme``
+    (:func:`render_setting`).
+
+    ``score_fn`` (optional) maps excerpts ``[N, T, F]`` to scores ``[N]`` from
+    a check the classifier does not see (e.g. a voice probe); its mean and
+    positive fraction are added to the rendered settings' rows.
+
+    Returns
+    -------
+    dict
+        ``<direction>_selected`` / ``<direction>_most_extreme``: their ranking rows.
+    """
+    rows = rank_settings(result, real_feats, real_acts, n_reference, adapter, layer)
+    write_table(rows, os.path.join(folder, "ranking.md"))
+    with open(os.path.join(folder, "ranking.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+    names = [s.name for s in result.settings]
+    report = {}
+    for direction in sorted({s.direction for s in result.settings}):
+        mine = [r for r in rows if r["direction"] == direction]
+        extreme = (max if direction == "max" else min)(mine, key=lambda r: r["act_mean"])
+        for tag, row in (("selected", mine[0]), ("most_extreme", extreme)):
+            s = names.index(row["setting"])
+            render_setting(result, s, folder, f"{direction}_{tag}", adapter, **render_kwargs)
+            if score_fn is not None:
+                scores = score_fn(result.features[s])
+                row = dict(row, score_mean=float(scores.mean()),
+                           score_positive_fraction=float((scores > 0).float().mean()))
+            report[f"{direction}_{tag}"] = row
+    return report

@@ -10,7 +10,8 @@ search the generator's latent space.
   listed in ``optimizers_dict`` and registered with the checkpointer, so a
   killed training resumes with both Adam states (SpeechBrain's HiFi-GAN
   recipe pattern).
-* Hinge loss; the discriminator uses spectral normalisation.
+* Hinge loss with a spectrally normalised discriminator, or the
+  non-saturating loss with an R1 penalty on the real excerpts.
 * Validation reports the sample quality: the Fréchet distance between
   generated and real excerpts in the classifier's embedding space
   (:func:`embedding_frechet_distance`).
@@ -22,6 +23,8 @@ kept outside ``modules``; pass it as ``adapter=``.
 from __future__ import annotations
 
 import copy
+import json
+import os
 from typing import Optional
 
 import speechbrain as sb
@@ -32,11 +35,13 @@ from speechbrain.utils.logger import get_logger
 from speechbrain_xai.explainers.activation_maximization import (
     classifier_embeddings,
     excerpts_from_features,
+    save_excerpt_grid,
 )
 from speechbrain_xai.explainers.base import FrozenClassifierBrain
 from speechbrain_xai.metrics import frechet_distance
 
 logger = get_logger(__name__)
+GAN_LOSSES = ("hinge", "nonsaturating")
 
 
 def embedding_frechet_distance(adapter, feats_a: torch.Tensor, feats_b: torch.Tensor,
@@ -83,18 +88,33 @@ class GANBrain(FrozenClassifierBrain):
     """Trains ``modules.generator`` against ``modules.discriminator`` (hinge loss).
 
     Expects in ``hparams``: ``excerpt_frames``, ``latent_dim``,
-    ``opt_class_generator`` and ``opt_class_discriminator`` (``!name:``
-    optimisers), ``epoch_counter``, ``train_logger``, ``ckpt_to_keep``; the
-    batches carry ``sig`` (waveforms). Pass the frozen classifier as
-    ``adapter``: its ``compute_features`` defines the GAN's domain.
+    ``eval_excerpts_per_clip``, ``opt_class_generator`` and
+    ``opt_class_discriminator`` (``!name:`` optimisers), ``epoch_counter``,
+    ``train_logger``, ``ckpt_to_keep``; optional ``gan_loss`` (``"hinge"``,
+    default, or ``"nonsaturating"``), ``r1_weight`` (R1 gradient penalty on
+    real excerpts, default 0), ``train_excerpts_per_clip``
+    (random excerpts cut from each training clip per step, default 1: more
+    excerpts per step for the same audio decoding) and ``samples_folder``
+    (a PNG grid of generated excerpts after each validation). The batches
+    carry ``sig`` (waveforms). Pass the frozen classifier as ``adapter``: its
+    ``compute_features`` defines the GAN's domain.
     """
+
+    REQUIRED_HPARAMS = ("excerpt_frames", "latent_dim", "eval_excerpts_per_clip", "ckpt_to_keep",
+                        "opt_class_generator", "opt_class_discriminator", "epoch_counter",
+                        "train_logger")
+    OPTIONAL_HPARAMS = ("train_excerpts_per_clip", "samples_folder", "gan_loss", "r1_weight")
 
     def __init__(self, *args, adapter=None, **kwargs):
         super().__init__(*args, **kwargs)
+        missing = [k for k in self.REQUIRED_HPARAMS if not hasattr(self.hparams, k)]
+        if missing:
+            raise ValueError(f"GANBrain needs the hyperparameters {missing} (see its docstring).")
         if adapter is None or not adapter.has_features:
             raise ValueError("GANBrain needs adapter= a ClassifierAdapter with compute_features "
                              "(the EncoderPipeline layout): its features are the GAN's domain.")
         self.adapter = adapter
+        self.gan_loss  # a bad gan_loss fails here, before any training
 
     # ------------------------------------------------------------ set-up
     def init_optimizers(self):
@@ -142,7 +162,10 @@ class GANBrain(FrozenClassifierBrain):
         wavs, lens = batch.sig
         with torch.no_grad():
             feats = self.adapter.features(wavs)
-        per_clip = 1 if stage == sb.Stage.TRAIN else self.hparams.eval_excerpts_per_clip
+        if stage == sb.Stage.TRAIN:
+            per_clip = getattr(self.hparams, "train_excerpts_per_clip", 1)
+        else:
+            per_clip = self.hparams.eval_excerpts_per_clip
         excerpts = excerpts_from_features(feats, lens, self.hparams.excerpt_frames,
                                           per_clip=per_clip, random=stage == sb.Stage.TRAIN)
         return self.generator.normalize(excerpts)
@@ -152,17 +175,40 @@ class GANBrain(FrozenClassifierBrain):
         z = torch.randn(n, self.hparams.latent_dim, device=self.device)
         return self.generator.normalize(self.modules.generator(z))
 
+    @property
+    def gan_loss(self) -> str:
+        loss = getattr(self.hparams, "gan_loss", "hinge")
+        if loss not in GAN_LOSSES:
+            raise ValueError(f"gan_loss must be one of {GAN_LOSSES}, got {loss!r}.")
+        return loss
+
+    def discriminator_loss(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+        """Hinge, or the non-saturating logistic loss, of the discriminator."""
+        if self.gan_loss == "hinge":
+            return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+        return F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
+
+    def generator_loss(self, fake_scores: torch.Tensor) -> torch.Tensor:
+        if self.gan_loss == "hinge":
+            return -fake_scores.mean()
+        return F.softplus(-fake_scores).mean()
+
     def fit_batch(self, batch):
         real = self.real_excerpts(batch, sb.Stage.TRAIN)
         fake = self.generate(real.shape[0])
-        # Discriminator step (hinge)
-        loss_d = (F.relu(1 - self.modules.discriminator(real)).mean()
-                  + F.relu(1 + self.modules.discriminator(fake.detach())).mean())
+        # Discriminator step (+ R1 penalty on the real excerpts, Mescheder et al. 2018)
+        r1_weight = float(getattr(self.hparams, "r1_weight", 0.0))
+        real.requires_grad_(r1_weight > 0)
+        real_scores = self.modules.discriminator(real)
+        loss_d = self.discriminator_loss(real_scores, self.modules.discriminator(fake.detach()))
+        if r1_weight > 0:
+            grad = torch.autograd.grad(real_scores.sum(), real, create_graph=True)[0]
+            loss_d = loss_d + r1_weight / 2 * grad.pow(2).flatten(1).sum(1).mean()
         self.optimizer_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.optimizer_d.step()
         # Generator step
-        loss_g = -self.modules.discriminator(fake).mean()
+        loss_g = self.generator_loss(self.modules.discriminator(fake))
         self.optimizer_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizer_g.step()
@@ -174,11 +220,60 @@ class GANBrain(FrozenClassifierBrain):
     def evaluate_batch(self, batch, stage):
         real = self.real_excerpts(batch, stage)
         fake = self.generate(real.shape[0])
-        loss_d = (F.relu(1 - self.modules.discriminator(real)).mean()
-                  + F.relu(1 + self.modules.discriminator(fake)).mean())
+        loss_d = self.discriminator_loss(self.modules.discriminator(real),
+                                         self.modules.discriminator(fake))
         self.eval_real.append(self.generator.denormalize(real).cpu())
         self.eval_fake.append(self.generator.denormalize(fake).cpu())
         return loss_d.detach().cpu()
+
+    def save_samples(self, fake: torch.Tensor, epoch, count: int = 16) -> None:
+        """Writes ``<samples_folder>/epoch_<n>.png`` (first ``count`` excerpts)
+        when ``samples_folder`` is set, to watch the training."""
+        folder = getattr(self.hparams, "samples_folder", None)
+        if not folder or not sb.utils.distributed.if_main_process():
+            return
+        os.makedirs(folder, exist_ok=True)
+        try:
+            save_excerpt_grid(fake[:count], os.path.join(folder, f"epoch_{epoch}.png"))
+        except ImportError as err:  # matplotlib is an optional extra
+            logger.warning("No sample pictures: %s", err)
+
+    def sample_quality(self, seed: int = 0) -> dict:
+        """Fréchet distances in the classifier's embedding space, after
+        ``evaluate`` on the test set: the generator (and an untrained copy, the
+        baseline) vs one half of the real test excerpts, and the other half
+        vs it (the floor). The halves split the clips (clip-major order)."""
+        if not hasattr(self, "test_real"):
+            raise RuntimeError("Call evaluate() on the test set before sample_quality().")
+        real = self.test_real.to(self.device)
+        half = real.shape[0] // 2
+        real_a, real_b = real[:half], real[half:2 * half]
+        gen = self.generator.eval()
+        untrained = reinitialized(gen, seed=seed).eval()
+        torch.manual_seed(seed)
+        z = torch.randn(half, self.hparams.latent_dim, device=self.device)
+        with torch.no_grad():
+            fake, fake0 = gen(z), untrained(z)
+        return {
+            "n_per_set": half,
+            "fd_generated_vs_real": embedding_frechet_distance(self.adapter, fake, real_b),
+            "fd_real_vs_real": embedding_frechet_distance(self.adapter, real_a, real_b),
+            "fd_untrained_vs_real": embedding_frechet_distance(self.adapter, fake0, real_b),
+        }
+
+    def export(self, generator_file: str, quality_file: str, seed: int = 0, **extra) -> dict:
+        """Writes the generator's ``state_dict`` (what ``am_search`` loads) and a
+        JSON report (:meth:`sample_quality`, parameter counts, ``extra``);
+        main process only. Returns the report."""
+        report = {**self.sample_quality(seed), **extra,
+                  "parameters": {name: sum(p.numel() for p in mod.parameters())
+                                 for name, mod in self.modules.items()}}
+        if sb.utils.distributed.if_main_process():
+            with open(quality_file, "w") as f:
+                json.dump(report, f, indent=2)
+            torch.save(self.generator.state_dict(), generator_file)
+            logger.info("Sample quality: %s; generator written to %s", report, generator_file)
+        return report
 
     # ------------------------------------------------------------ stages
     def on_stage_start(self, stage, epoch=None):
@@ -197,6 +292,7 @@ class GANBrain(FrozenClassifierBrain):
         if stage == sb.Stage.VALID:
             self.hparams.train_logger.log_stats(
                 {"epoch": epoch}, train_stats=self.train_stats, valid_stats=stats)
+            self.save_samples(fake, epoch)
             self.checkpointer.save_and_keep_only(
                 meta={"fd_embedding": stats["fd_embedding"]}, min_keys=["fd_embedding"],
                 num_to_keep=self.hparams.ckpt_to_keep)

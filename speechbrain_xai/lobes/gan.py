@@ -116,10 +116,15 @@ class SpectrogramDiscriminator(nn.Module):
         Output channels of the stride-2 convolutions.
     spectral_norm : bool
         Spectral normalisation of every layer (recommended with the hinge loss).
+    minibatch_std : bool
+        Append the batch's mean feature standard deviation as an extra channel
+        before the score (Karras et al. 2018): the discriminator can see a
+        batch without variety, which counters mode collapse.
     """
 
     def __init__(self, frames: int = 64, n_mels: int = 64,
-                 channels: Sequence[int] = (16, 32, 64, 128), spectral_norm: bool = True):
+                 channels: Sequence[int] = (16, 32, 64, 128), spectral_norm: bool = True,
+                 minibatch_std: bool = False):
         super().__init__()
         channels = list(channels)
         _check_divisible(frames, n_mels, len(channels))
@@ -129,9 +134,14 @@ class SpectrogramDiscriminator(nn.Module):
             layers += [wrap(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
             c_in = c_out
         self.features = nn.Sequential(*layers)
-        size = c_in * (frames // 2 ** len(channels)) * (n_mels // 2 ** len(channels))
+        self.minibatch_std = bool(minibatch_std)
+        size = ((c_in + self.minibatch_std) * (frames // 2 ** len(channels))
+                * (n_mels // 2 ** len(channels)))
         self.score = wrap(nn.Linear(size, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.features(x.unsqueeze(1))  # (B, C, T', F')
+        if self.minibatch_std:
+            spread = h.std(0, unbiased=False).mean() if h.shape[0] > 1 else h.new_zeros(())
+            h = torch.cat([h, spread.expand(h.shape[0], 1, *h.shape[2:])], dim=1)
         return self.score(h.flatten(1)).squeeze(1)

@@ -106,3 +106,59 @@ def test_mel_inversion_reproduces_the_mel_spectrogram():
     err = (fbank(back) - feats)[loud].abs().mean()  # dB
     noise = (fbank(0.1 * torch.randn(1, 8000)) - feats)[loud].abs().mean()
     assert err < 3.0 and err < noise / 3
+
+
+@pytest.mark.parametrize("use_melspectra, spec_mag_power", [(True, 0.5), (True, 1.0), (False, 0.5)])
+def test_spectrogram_pipeline_features_render_back_to_audio(use_melspectra, spec_mag_power):
+    """CNN14-on-ESC-50 front-end (AudioClassifier layout): dB mel of |X| (or log1p)."""
+    from speechbrain.processing.features import STFT, Filterbank
+
+    from speechbrain_xai.adapter import ClassifierAdapter, SpectrogramPipeline
+    from speechbrain_xai.audio_synthesis import features_to_audio
+
+    pipeline = SpectrogramPipeline(
+        STFT(sample_rate=16000, n_fft=1024, hop_length=11.6099, win_length=23.2199),
+        torch.nn.Identity(), torch.nn.Identity(),
+        compute_fbank=Filterbank(n_mels=80, n_fft=1024, sample_rate=16000),
+        spec_mag_power=spec_mag_power, use_melspectra=use_melspectra,
+    )
+    adapter = ClassifierAdapter(pipeline, 16000)
+    t = torch.arange(8000) / 16000
+    wav = (0.3 * torch.sin(2 * torch.pi * 440 * t) + 0.2 * torch.sin(2 * torch.pi * 1320 * t))[None]
+
+    def db(x):  # features -> dB of the (mel) power spectrum, whatever the front-end
+        feats = adapter.features(x)  # 10 log10 of (mel) |X|^(2p), or log1p(|X|^(2p))
+        if not use_melspectra:
+            feats = 10 * torch.log10(torch.expm1(feats).clamp_min(1e-10))
+        return feats / spec_mag_power
+
+    back = features_to_audio(adapter, adapter.features(wav), n_iter=32, length=wav.shape[1])
+    assert back.shape == wav.shape
+    ref = db(wav)
+    loud = ref > ref.max() - 40
+    loud[:, :3] = loud[:, -3:] = False  # away from the edges
+    err = (db(back) - ref)[loud].abs().mean()
+    noise = (db(0.1 * torch.randn(1, 8000)) - ref)[loud].abs().mean()
+    assert err < 3.0 and err < noise / 3
+
+
+def test_minibatch_std_and_the_nonsaturating_r1_objective(tiny_adapter, tmp_path):
+    disc = SpectrogramDiscriminator(frames=16, n_mels=24, channels=(4, 8), minibatch_std=True)
+    same = torch.randn(1, 16, 24).expand(6, 16, 24)
+    varied = torch.randn(6, 16, 24)
+    # the score of an excerpt depends on the variety of the batch it comes in
+    assert not torch.allclose(disc(torch.cat([same[:1], varied[1:]]))[0], disc(same)[0])
+    assert disc(same[:1]).shape == (1,)  # a batch of one works
+    brain, data = _brain(tiny_adapter, tmp_path, epochs=1)
+    brain.hparams.gan_loss, brain.hparams.r1_weight = "nonsaturating", 1.0
+    brain.compute_feature_stats(data, {"batch_size": 4})
+    before = [p.detach().clone() for p in brain.modules.discriminator.parameters()]
+    brain.fit(brain.hparams.epoch_counter, data, data,
+              train_loader_kwargs={"batch_size": 4, "drop_last": True},
+              valid_loader_kwargs={"batch_size": 4})
+    after = list(brain.modules.discriminator.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after))
+    assert brain.train_stats["loss_d"] > 0
+    brain.hparams.gan_loss = "wasserstein"
+    with pytest.raises(ValueError, match="gan_loss"):
+        brain.gan_loss

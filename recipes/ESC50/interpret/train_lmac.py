@@ -23,7 +23,6 @@ To run (GPU):
         --data_folder data/ESC50
 """
 
-import importlib.util
 import os
 import sys
 
@@ -32,18 +31,7 @@ from hyperpyyaml import load_hyperpyyaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from esc50_prepare import esc50_datasets, find_esc50_root, prepare_esc50_from_hparams  # noqa: E402
-
-_VOCALMIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "VocalMix",
-                         "interpret", "train_lmac.py")
-
-
-def load_vocalmix_recipe():
-    """The VocalMix L-MAC recipe module (its ``run_lmac`` is shared)."""
-    spec = importlib.util.spec_from_file_location("vocalmix_train_lmac", _VOCALMIX)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from vocalmix_code import load_vocalmix_script  # noqa: E402
 
 if __name__ == "__main__":
     hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
@@ -58,4 +46,4 @@ if __name__ == "__main__":
     )
     manifests = prepare_esc50_from_hparams(hparams)
     datasets = esc50_datasets(manifests, find_esc50_root(hparams["data_folder"]), hparams["sample_rate"])
-    load_vocalmix_recipe().run_lmac(hparams, hparams_file, run_opts, datasets)
+    load_vocalmix_script("train_lmac").run_lmac(hparams, hparams_file, run_opts, datasets)

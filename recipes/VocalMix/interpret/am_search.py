@@ -20,7 +20,6 @@ import csv
 import json
 import os
 import sys
-import time
 
 import speechbrain as sb
 import torch
@@ -28,39 +27,19 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.logger import get_logger
 from train_gan import dataio_prep, load_classifier, prepare_data
 
-from speechbrain_xai.audio_synthesis import mel_to_audio
 from speechbrain_xai.explainers.activation_maximization import (
-    AMSearchBrain,
     InputActivationMaximizer,
     LatentActivationMaximizer,
-    SearchResult,
-    excerpts_from_features,
-    rank_settings,
-    save_excerpt_grid,
+    dataset_excerpts,
+    report_search,
+    run_search,
     setting_grid,
     unit_activations,
-    write_table,
 )
 from speechbrain_xai.metrics import roc_auc
 
 logger = get_logger(__name__)
 HOP_SECONDS = 0.01  # Fbank's 10 ms hop
-
-
-def real_excerpts(adapter, dataset, hparams, per_clip):
-    """Evenly spaced excerpts of every clip, with their clip ids and start frames."""
-    loader = sb.dataio.dataloader.make_dataloader(dataset, **hparams["dataloader_opts"])
-    feats, starts, ids = [], [], []
-    with torch.no_grad():
-        for batch in loader:
-            batch = batch.to(adapter.device)
-            wavs, lens = batch.sig
-            x, s = excerpts_from_features(adapter.features(wavs), lens, hparams["excerpt_frames"],
-                                          per_clip=per_clip, return_starts=True)
-            feats.append(x)
-            starts.append(s)
-            ids += [i for i in batch.id for _ in range(per_clip)]
-    return torch.cat(feats), torch.cat(starts), ids
 
 
 def voice_labels(manifest, ids, starts, frames):
@@ -106,36 +85,77 @@ class VoiceProbe:
         return (z @ self.w + self.b).float()
 
 
-def render(result, s, direction, folder, tag, adapter, hparams):
-    """PNG grid of a setting's examples (most extreme first) and a few wavs."""
-    acts = result.activation[s]
-    order = torch.argsort(acts, descending=direction == "max")
-    feats = result.features[s][order]
-    titles = [f"{float(a):.2f}" for a in acts[order]]
-    save_excerpt_grid(feats[:16], os.path.join(folder, f"{tag}.png"), titles[:16])
-    n_audio = hparams["num_rendered_audio"]
-    if n_audio:
-        wavs = mel_to_audio(feats[:n_audio].to(adapter.device), adapter.model.compute_features,
-                            n_iter=hparams["griffin_lim_iters"]).cpu()
-        for i, wav in enumerate(wavs):
-            peak = wav.abs().max().clamp_min(1e-8)
-            sb.dataio.dataio.write_audio(os.path.join(folder, f"{tag}_{i}.wav"),
-                                         0.9 * wav / peak, hparams["sample_rate"])
+def probe_summary(probe, manifest, ref_feats, ref_starts, ref_ids, ref_acts, start_feats, hparams):
+    """The probe on real excerpts (AUC; voice / no-voice means; the excerpts
+    the unit ranks highest / lowest) and on the unoptimised generator samples."""
+    labels = voice_labels(manifest, ref_ids, ref_starts, hparams["excerpt_frames"])
+    scores = probe(ref_feats)
+    known = labels >= 0
+    auc = float(roc_auc(scores[known][None], labels[known][None])[0])
+    n_ref = min(hparams["n_reference"], len(ref_acts))
+    order = torch.argsort(ref_acts.cpu(), descending=True)
+    start_scores = probe(start_feats)
+    return {"auc_on_real": auc if auc == auc else None,
+            "real_voice_mean": float(scores[labels == 1].mean()),
+            "real_no_voice_mean": float(scores[labels == 0].mean()),
+            "real_top_by_unit_mean": float(scores[order[:n_ref]].mean()),
+            "real_bottom_by_unit_mean": float(scores[order[-n_ref:]].mean()),
+            "gan_unoptimised_mean": float(start_scores.mean()),
+            "gan_unoptimised_voice_fraction": float((start_scores > 0).float().mean())}
 
 
-def run_search(name, maximizer, settings, seeds, folder, hparams, run_opts):
-    """The batched search of every setting through Brain.evaluate (resumable)."""
-    brain = AMSearchBrain(modules=None, hparams=hparams, run_opts=run_opts, maximizer=maximizer,
-                          settings={s.name: s for s in settings}, seeds=seeds,
-                          results_folder=folder, checkpoint_every=hparams["checkpoint_every"])
-    data = sb.dataio.dataset.DynamicItemDataset(
-        {s.name: {"order": i} for i, s in enumerate(settings)})
-    data.set_output_keys(["id"])
-    start = time.time()
-    brain.evaluate(data, test_loader_kwargs={"batch_size": hparams["settings_per_batch"]})
-    seconds = time.time() - start
-    logger.info("%s search: %d settings x %d seeds in %.1f s", name, len(settings), len(seeds), seconds)
-    return SearchResult.load(folder, settings), seconds
+def reference_set(adapter, unit, dataset, hparams):
+    """Real excerpts of the reference split, their start frames, clip ids and
+    the unit's activations on them."""
+    feats, starts, ids = dataset_excerpts(adapter, dataset, hparams["excerpt_frames"],
+                                          hparams["reference_excerpts_per_clip"],
+                                          hparams["dataloader_opts"])
+    return feats, starts, ids, unit_activations(adapter, unit, feats)
+
+
+def maximizers(adapter, generator, unit, hparams):
+    """{run name: (maximizer, results folder, seeds)}: the GAN's latent space,
+    then (optionally) the input-space baseline scored by the same metric."""
+    seeds = list(range(hparams["num_seeds"]))
+    runs = {"gan": (LatentActivationMaximizer(adapter, generator, unit,
+                                              chunk_size=hparams["chunk_size"]),
+                    hparams["results_folder"], seeds)}
+    if hparams["run_input_baseline"]:
+        runs["input"] = (InputActivationMaximizer(adapter, generator, unit,
+                                                  jitter=hparams["jitter_frames"],
+                                                  noise=hparams["input_noise"],
+                                                  chunk_size=hparams["chunk_size"]),
+                         hparams["baseline_folder"], seeds[:hparams["baseline_num_seeds"] or None])
+    return runs
+
+
+def search_and_report(runs, settings, ref_feats, ref_acts, adapter, hparams, run_opts,
+                      score_fn=None):
+    """Runs every search of ``runs`` as batched jobs and reports it
+    (ranking tables, renders of the selected and most extreme settings)."""
+    summary = {}
+    for name, (maximizer, folder, seeds) in runs.items():
+        result, seconds = run_search(maximizer, settings, seeds, folder,
+                                     hparams["settings_per_batch"], hparams["checkpoint_every"],
+                                     run_opts)
+        report = report_search(result, ref_feats, ref_acts, folder, adapter, hparams["n_reference"],
+                               hparams["selection_layer"], score_fn=score_fn,
+                               num_audio=hparams["num_rendered_audio"],
+                               griffin_lim_iters=hparams["griffin_lim_iters"])
+        summary[name] = {"seconds": round(seconds, 1), "seeds": len(seeds), **report}
+    return summary
+
+
+def unit_summary(unit, ref_acts, start_acts, settings, seeds, n_reference):
+    """The unit on real excerpts (top / bottom ``n_reference``) and on the
+    generator's unoptimised samples (the search's starting codes)."""
+    n_ref = min(n_reference, len(ref_acts))
+    return {"unit": str(unit),
+            "grid": {"settings": len(settings), "seeds": len(seeds)},
+            "real_unit": {"reference_excerpts": len(ref_acts),
+                          "max_top_mean": float(ref_acts.topk(n_ref).values.mean()),
+                          "min_bottom_mean": float(ref_acts.topk(n_ref, largest=False).values.mean())},
+            "gan_unoptimised_unit_mean": float(start_acts.mean())}
 
 
 if __name__ == "__main__":
@@ -151,71 +171,30 @@ if __name__ == "__main__":
     split = hparams["reference_split"]
     datasets = dataio_prep(hparams, manifests, splits=sorted({split, "train"}))
     adapter = load_classifier(hparams, run_opts)
-    device = adapter.device
     generator = hparams["generator"]
     generator.load_state_dict(torch.load(hparams["generator_file"], map_location="cpu"))
-    generator.to(device).eval()
+    generator.to(adapter.device).eval()
     unit = hparams["unit"]
-
-    # Real reference excerpts and the unit on them
-    ref_feats, ref_starts, ref_ids = real_excerpts(
-        adapter, datasets[split], hparams, hparams["reference_excerpts_per_clip"])
-    ref_acts = unit_activations(adapter, unit, ref_feats)
-
-    # The searches: GAN latent space, then the input-space baseline
+    ref_feats, ref_starts, ref_ids, ref_acts = reference_set(adapter, unit, datasets[split], hparams)
     settings = setting_grid(hparams["am_steps"], hparams["am_lrs"], hparams["am_penalties"],
                             hparams["directions"])
-    seeds = list(range(hparams["num_seeds"]))
-    runs = {"gan": (LatentActivationMaximizer(adapter, generator, unit,
-                                              chunk_size=hparams["chunk_size"]),
-                    hparams["results_folder"])}
-    if hparams["run_input_baseline"]:
-        runs["input"] = (InputActivationMaximizer(adapter, generator, unit,
-                                                  jitter=hparams["jitter_frames"],
-                                                  noise=hparams["input_noise"],
-                                                  chunk_size=hparams["chunk_size"]),
-                         hparams["baseline_folder"])
+    runs = maximizers(adapter, generator, unit, hparams)
+    seeds = runs["gan"][2]
+    with torch.no_grad():
+        start_feats = generator(runs["gan"][0].init_params(seeds).to(adapter.device))
+    summary = unit_summary(unit, ref_acts, unit_activations(adapter, unit, start_feats), settings,
+                           seeds, hparams["n_reference"])
 
     # The probe: voice excerpts (inside the stems' voice interval) vs no-voice excerpts
-    train_feats, train_starts, train_ids = real_excerpts(
-        adapter, datasets["train"], hparams, hparams["probe_excerpts_per_clip"])
+    train_feats, train_starts, train_ids = dataset_excerpts(
+        adapter, datasets["train"], hparams["excerpt_frames"], hparams["probe_excerpts_per_clip"],
+        hparams["dataloader_opts"])
     train_labels = voice_labels(manifests["train"], train_ids, train_starts, hparams["excerpt_frames"])
     probe = VoiceProbe(train_feats.cpu(), train_labels, hparams["probe_ridge"])
-    ref_labels = voice_labels(manifests[split], ref_ids, ref_starts, hparams["excerpt_frames"])
-    ref_scores = probe(ref_feats)
-    known = ref_labels >= 0
-    auc = float(roc_auc(ref_scores[known][None], ref_labels[known][None])[0])
-    summary = {
-        "unit": str(unit),
-        "grid": {"settings": len(settings), "seeds": len(seeds)},
-        "real_unit": {"max_top_mean": float(ref_acts.topk(min(hparams["n_reference"], len(ref_acts))).values.mean()),
-                      "min_bottom_mean": float((-ref_acts).topk(min(hparams["n_reference"], len(ref_acts))).values.mean().neg())},
-        "probe": {"auc_on_real": auc if auc == auc else None,
-                  "real_voice_mean": float(ref_scores[ref_labels == 1].mean()),
-                  "real_no_voice_mean": float(ref_scores[ref_labels == 0].mean())},
-        "runs": {},
-    }
-    for name, (maximizer, folder) in runs.items():
-        result, seconds = run_search(name, maximizer, settings, seeds, folder, hparams, run_opts)
-        rows = rank_settings(result, ref_feats, ref_acts, hparams["n_reference"], adapter,
-                             hparams["selection_layer"])
-        write_table(rows, os.path.join(folder, "ranking.md"))
-        with open(os.path.join(folder, "ranking.json"), "w") as f:
-            json.dump(rows, f, indent=1)
-        run = {"seconds": round(seconds, 1)}
-        for direction in hparams["directions"]:
-            mine = [r for r in rows if r["direction"] == direction]
-            best = mine[0]
-            extreme = (max if direction == "max" else min)(mine, key=lambda r: r["act_mean"])
-            picks = {"selected": best, "most_extreme": extreme}
-            for tag, row in picks.items():
-                s = [x.name for x in settings].index(row["setting"])
-                render(result, s, direction, folder, f"{direction}_{tag}", adapter, hparams)
-                scores = probe(result.features[s])
-                row = dict(row, probe_mean=float(scores.mean()),
-                           probe_voice_fraction=float((scores > 0).float().mean()))
-                run[f"{direction}_{tag}"] = row
-        summary["runs"][name] = run
+    summary["probe"] = probe_summary(probe, manifests[split], ref_feats, ref_starts, ref_ids,
+                                     ref_acts, start_feats, hparams)
+    summary["runs"] = search_and_report(runs, settings, ref_feats, ref_acts, adapter, hparams,
+                                        run_opts, score_fn=probe)
     with open(os.path.join(hparams["output_folder"], "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     logger.info("Summary: %s", json.dumps(summary, indent=1))

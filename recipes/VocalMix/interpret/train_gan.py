@@ -14,30 +14,19 @@ To run (CPU, minutes):
         --classifier_source results/VocalMix/classification/small_cnn/1234/pretrained
 """
 
-import json
 import os
 import sys
 import time
 
 import speechbrain as sb
-import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_xai import ClassifierAdapter
 from speechbrain_xai.data.vocalmix import prepare_vocalmix_from_hparams
-from speechbrain_xai.explainers.gan_training import (
-    GANBrain,
-    embedding_frechet_distance,
-    reinitialized,
-)
+from speechbrain_xai.explainers.gan_training import GANBrain
 
 logger = get_logger(__name__)
-
-# Hyperparameters GANBrain reads from hparams (checked up front for a clear error)
-BRAIN_KEYS = ("excerpt_frames", "latent_dim", "eval_excerpts_per_clip", "ckpt_to_keep",
-              "opt_class_generator", "opt_class_discriminator", "epoch_counter", "train_logger")
-
 
 def prepare_data(hparams):
     """Generates VocalMix (or finds it) and returns the manifests."""
@@ -72,44 +61,9 @@ def load_classifier(hparams, run_opts):
     )
 
 
-def sample_quality(brain, hparams):
-    """FD in the classifier's embedding space: trained / untrained generator vs
-    one half of the real test excerpts, and the other half as the floor."""
-    real = brain.test_real.to(brain.device)  # (clips * per_clip, T, F), clip-major
-    half = real.shape[0] // 2
-    real_a, real_b = real[:half], real[half:2 * half]
-    gen = brain.generator.eval()
-    untrained = reinitialized(gen, seed=hparams["seed"]).eval()
-    torch.manual_seed(hparams["seed"])
-    z = torch.randn(half, hparams["latent_dim"], device=brain.device)
-    with torch.no_grad():
-        fake, fake0 = gen(z), untrained(z)
-    report = {
-        "n_per_set": half,
-        "fd_generated_vs_real": embedding_frechet_distance(brain.adapter, fake, real_b),
-        "fd_real_vs_real": embedding_frechet_distance(brain.adapter, real_a, real_b),
-        "fd_untrained_vs_real": embedding_frechet_distance(brain.adapter, fake0, real_b),
-    }
-    return report
-
-
-if __name__ == "__main__":
-    hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
-    sb.utils.distributed.ddp_init_group(run_opts)
-    with open(hparams_file) as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
-    missing = [key for key in BRAIN_KEYS if key not in hparams]
-    if missing:
-        raise ValueError(f"{hparams_file} lacks the keys {missing} that GANBrain needs.")
-    manifests = prepare_data(hparams)
-    datasets = dataio_prep(hparams, manifests)
-    adapter = load_classifier(hparams, run_opts)
-
+def run_gan(hparams, run_opts, datasets, adapter):
+    """Feature statistics, training (resumable), test, then the generator and
+    its sample-quality report (also run by the ESC50 recipe on its data)."""
     brain = GANBrain(
         modules=hparams["modules"],
         hparams=hparams,
@@ -129,13 +83,23 @@ if __name__ == "__main__":
     fit_seconds = time.time() - start
     brain.evaluate(datasets["test"], min_key="fd_embedding",
                    test_loader_kwargs=hparams["valid_dataloader_opts"])
-    if sb.utils.distributed.if_main_process():
-        report = sample_quality(brain, hparams)
-        report["fit_seconds"] = round(fit_seconds, 1)
-        report["parameters"] = {name: sum(p.numel() for p in mod.parameters())
-                                for name, mod in hparams["modules"].items()}
-        with open(hparams["quality_file"], "w") as f:
-            json.dump(report, f, indent=2)
-        torch.save(brain.generator.state_dict(), hparams["generator_file"])
-        logger.info("Sample quality: %s", report)
-        logger.info("Generator written to %s", hparams["generator_file"])
+    brain.export(hparams["generator_file"], hparams["quality_file"], seed=hparams["seed"],
+                 fit_seconds=round(fit_seconds, 1))
+    return brain
+
+
+if __name__ == "__main__":
+    hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
+    sb.utils.distributed.ddp_init_group(run_opts)
+    with open(hparams_file) as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+    manifests = prepare_data(hparams)
+    datasets = dataio_prep(hparams, manifests)
+    adapter = load_classifier(hparams, run_opts)
+
+    run_gan(hparams, run_opts, datasets, adapter)
