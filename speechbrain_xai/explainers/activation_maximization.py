@@ -271,7 +271,10 @@ class LatentActivationMaximizer:
     unit : UnitSpec
         The unit to maximise or minimise.
     chunk_size : int
-        Rows per forward/backward pass (memory bound; results do not depend on it).
+        Rows per forward/backward pass (a memory bound). Results are the same
+        computation for any chunk size or batch composition, but float32
+        kernels round differently for other batch sizes (about 1e-6 after a
+        few steps), and a long optimisation can amplify that.
     betas, eps : Adam constants.
 
     Example

@@ -1,7 +1,7 @@
 """A spectrogram GAN trained as a SpeechBrain ``Brain``.
 
 The GAN learns fixed-size excerpts of log-mel frames in the explained
-classifier's own feature domain (its ``compute_features``), so that the
+classifier's own feature domain (``adapter.features``), so that the
 classifier can read the generated excerpts and the latent activation
 maximiser (:mod:`speechbrain_xai.explainers.activation_maximization`) can
 search the generator's latent space.
@@ -85,7 +85,7 @@ def reinitialized(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
 
 class GANBrain(FrozenClassifierBrain):
-    """Trains ``modules.generator`` against ``modules.discriminator`` (hinge loss).
+    """Trains ``modules.generator`` against ``modules.discriminator``.
 
     Expects in ``hparams``: ``excerpt_frames``, ``latent_dim``,
     ``eval_excerpts_per_clip``, ``opt_class_generator`` and
@@ -97,7 +97,7 @@ class GANBrain(FrozenClassifierBrain):
     excerpts per step for the same audio decoding) and ``samples_folder``
     (a PNG grid of generated excerpts after each validation). The batches
     carry ``sig`` (waveforms). Pass the frozen classifier as ``adapter``: its
-    ``compute_features`` defines the GAN's domain.
+    ``features`` define the GAN's domain.
     """
 
     REQUIRED_HPARAMS = ("excerpt_frames", "latent_dim", "eval_excerpts_per_clip", "ckpt_to_keep",
@@ -111,8 +111,9 @@ class GANBrain(FrozenClassifierBrain):
         if missing:
             raise ValueError(f"GANBrain needs the hyperparameters {missing} (see its docstring).")
         if adapter is None or not adapter.has_features:
-            raise ValueError("GANBrain needs adapter= a ClassifierAdapter with compute_features "
-                             "(the EncoderPipeline layout): its features are the GAN's domain.")
+            raise ValueError("GANBrain needs adapter= a ClassifierAdapter whose features are known "
+                             "(SpeechBrain EncoderClassifier or AudioClassifier layout, not a black "
+                             "box): its features are the GAN's domain.")
         self.adapter = adapter
         self.gan_loss  # a bad gan_loss fails here, before any training
 

@@ -66,6 +66,7 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--steps", default="10,20", help="step budgets of the slice")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--check_steps", type=int, default=5, help="budget of the exactness check")
     parser.add_argument("--full_grid", action="store_true", help="also time the paper grid, 50 seeds")
     parser.add_argument("--full_steps", default="100,500,1000")
     parser.add_argument("--chunk_size", type=int, default=4096)
@@ -90,6 +91,7 @@ def main():
     loop, t_loop = timed(one_at_a_time, args.device)
     diff = max(float((loop[i][j].params[0, 0] - batched.params[i, j].cpu()).abs().max())
                for i in range(len(settings)) for j in range(len(seeds)))
+    loop_act = torch.stack([torch.stack([r.activation[0, 0] for r in row]) for row in loop])
     runs = len(settings) * len(seeds)
     print(f"device: {args.device}; slice: {len(settings)} settings (steps {steps}, lr 0.1/0.01, "
           f"penalty 0.01, max/min) x {len(seeds)} seeds = {runs} runs")
@@ -100,7 +102,18 @@ def main():
           f"{t_loop / t_per_budget:.1f}x faster |")
     print(f"| batched (one job, budgets share their prefix) | {runs} | {t_batched:.2f} | "
           f"{t_loop / t_batched:.1f}x faster |")
-    print(f"max |z_batched - z_loop| = {diff:.2e}")
+    # Same computation, but float32 kernels round differently for other batch
+    # sizes; a long optimisation amplifies that, so compare a short run exactly
+    # and the long runs' outcomes per setting.
+    short = setting_grid([args.check_steps], [0.1, 0.01], [0.01], ["max", "min"])
+    short_b = am.search(short, seeds)
+    short_diff = max(float((am.search([s], [k]).params[0, 0] - short_b.params[i, j].cpu()).abs().max())
+                     for i, s in enumerate(short) for j, k in enumerate(seeds))
+    print(f"{args.check_steps} steps: max |z_batched - z_loop| = {short_diff:.2e} (float32 kernels round differently per batch size; Adam amplifies it)")
+    print(f"{max(steps)} steps: max |z_batched - z_loop| = {diff:.2e}; mean activation per setting, "
+          "batched vs loop:")
+    for i, s in enumerate(settings):
+        print(f"  {s.name}: {float(batched.activation[i].mean()):.3f} vs {float(loop_act[i].mean()):.3f}")
     if args.full_grid:
         full = setting_grid([int(s) for s in args.full_steps.split(",")], [0.1, 0.01, 0.001],
                             [0.1, 0.01, 0.001], ["max", "min"])
