@@ -56,12 +56,6 @@ def linear_from_mel(mel: torch.Tensor, matrix: torch.Tensor, n_iter: int = 60) -
     return spec.float()
 
 
-def mel_to_linear_power(log_mel: torch.Tensor, matrix: torch.Tensor, n_iter: int = 60) -> torch.Tensor:
-    """Non-negative linear power ``[B, T, n_stft]`` whose mel projection best
-    matches ``10 ** (log_mel / 10)`` (see :func:`linear_from_mel`)."""
-    return linear_from_mel(torch.pow(10.0, log_mel.double() / 10.0), matrix, n_iter)
-
-
 def filterbank_to_linear(feats: torch.Tensor, filterbank) -> torch.Tensor:
     """Undoes a ``Filterbank``'s dB conversion (``multiplier log10``, reference
     level; the ``top_db`` floor stays a floor): its linear mel values."""

@@ -24,11 +24,8 @@ import os
 import sys
 
 import speechbrain as sb
-import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.logger import get_logger
-
-from speechbrain_xai.explainers.activation_maximization import setting_grid, unit_activations
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_gan import check_classifier, esc50_gan_datasets  # noqa: E402
@@ -51,19 +48,8 @@ if __name__ == "__main__":
     check_classifier(adapter, hparams)
     split = hparams["reference_split"]
     datasets = esc50_gan_datasets(hparams, (split,))
-    generator = hparams["generator"]
-    generator.load_state_dict(torch.load(hparams["generator_file"], map_location="cpu"))
-    generator.to(adapter.device).eval()
-    unit = hparams["unit"]
-    ref_feats, _, _, ref_acts = vocalmix.reference_set(adapter, unit, datasets[split], hparams)
-    settings = setting_grid(hparams["am_steps"], hparams["am_lrs"], hparams["am_penalties"],
-                            hparams["directions"])
-    runs = vocalmix.maximizers(adapter, generator, unit, hparams)
-    seeds = runs["gan"][2]
-    with torch.no_grad():
-        start_feats = generator(runs["gan"][0].init_params(seeds).to(adapter.device))
-    summary = vocalmix.unit_summary(unit, ref_acts, unit_activations(adapter, unit, start_feats),
-                                    settings, seeds, hparams["n_reference"])
+    (ref_feats, _, _, ref_acts), settings, runs, _, summary = vocalmix.prepare_search(
+        adapter, datasets[split], hparams)
     summary["class_names"] = adapter.class_names
     summary["runs"] = vocalmix.search_and_report(runs, settings, ref_feats, ref_acts, adapter,
                                                  hparams, run_opts)

@@ -146,16 +146,45 @@ def search_and_report(runs, settings, ref_feats, ref_acts, adapter, hparams, run
     return summary
 
 
-def unit_summary(unit, ref_acts, start_acts, settings, seeds, n_reference):
-    """The unit on real excerpts (top / bottom ``n_reference``) and on the
-    generator's unoptimised samples (the search's starting codes)."""
-    n_ref = min(n_reference, len(ref_acts))
-    return {"unit": str(unit),
-            "grid": {"settings": len(settings), "seeds": len(seeds)},
-            "real_unit": {"reference_excerpts": len(ref_acts),
-                          "max_top_mean": float(ref_acts.topk(n_ref).values.mean()),
-                          "min_bottom_mean": float(ref_acts.topk(n_ref, largest=False).values.mean())},
-            "gan_unoptimised_unit_mean": float(start_acts.mean())}
+def prepare_search(adapter, reference_dataset, hparams):
+    """Everything a search needs before it runs (shared with the ESC50 recipe):
+    loads the generator; cuts the real reference excerpts; builds the grid and
+    the searches (:func:`maximizers`); samples the generator at the search's
+    own starting codes; summarises the unit on real excerpts (top / bottom
+    ``n_reference``) and on those unoptimised samples.
+
+    Returns
+    -------
+    reference : tuple
+        ``(feats, starts, ids, activations)`` of the real reference excerpts.
+    settings : list of AMSetting
+    runs : dict
+        As :func:`maximizers`.
+    start_feats : torch.Tensor
+        The generator's unoptimised samples.
+    summary : dict
+        The start of ``summary.json``.
+    """
+    generator = hparams["generator"]
+    generator.load_state_dict(torch.load(hparams["generator_file"], map_location="cpu"))
+    generator.to(adapter.device).eval()
+    unit = hparams["unit"]
+    reference = reference_set(adapter, unit, reference_dataset, hparams)
+    ref_acts = reference[3]
+    settings = setting_grid(hparams["am_steps"], hparams["am_lrs"], hparams["am_penalties"],
+                            hparams["directions"])
+    runs = maximizers(adapter, generator, unit, hparams)
+    seeds = runs["gan"][2]
+    with torch.no_grad():
+        start_feats = generator(runs["gan"][0].init_params(seeds).to(adapter.device))
+    n_ref = min(hparams["n_reference"], len(ref_acts))
+    summary = {"unit": str(unit),
+               "grid": {"settings": len(settings), "seeds": len(seeds)},
+               "real_unit": {"reference_excerpts": len(ref_acts),
+                             "max_top_mean": float(ref_acts.topk(n_ref).values.mean()),
+                             "min_bottom_mean": float(ref_acts.topk(n_ref, largest=False).values.mean())},
+               "gan_unoptimised_unit_mean": float(unit_activations(adapter, unit, start_feats).mean())}
+    return reference, settings, runs, start_feats, summary
 
 
 if __name__ == "__main__":
@@ -171,20 +200,8 @@ if __name__ == "__main__":
     split = hparams["reference_split"]
     datasets = dataio_prep(hparams, manifests, splits=sorted({split, "train"}))
     adapter = load_classifier(hparams, run_opts)
-    generator = hparams["generator"]
-    generator.load_state_dict(torch.load(hparams["generator_file"], map_location="cpu"))
-    generator.to(adapter.device).eval()
-    unit = hparams["unit"]
-    ref_feats, ref_starts, ref_ids, ref_acts = reference_set(adapter, unit, datasets[split], hparams)
-    settings = setting_grid(hparams["am_steps"], hparams["am_lrs"], hparams["am_penalties"],
-                            hparams["directions"])
-    runs = maximizers(adapter, generator, unit, hparams)
-    seeds = runs["gan"][2]
-    with torch.no_grad():
-        start_feats = generator(runs["gan"][0].init_params(seeds).to(adapter.device))
-    summary = unit_summary(unit, ref_acts, unit_activations(adapter, unit, start_feats), settings,
-                           seeds, hparams["n_reference"])
-
+    reference, settings, runs, start_feats, summary = prepare_search(adapter, datasets[split], hparams)
+    ref_feats, ref_starts, ref_ids, ref_acts = reference
     # The probe: voice excerpts (inside the stems' voice interval) vs no-voice excerpts
     train_feats, train_starts, train_ids = dataset_excerpts(
         adapter, datasets["train"], hparams["excerpt_frames"], hparams["probe_excerpts_per_clip"],
