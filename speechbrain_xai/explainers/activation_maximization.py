@@ -36,7 +36,7 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import speechbrain as sb
 import torch
@@ -758,7 +758,8 @@ def render_setting(result: SearchResult, s: int, folder: str, tag: str, adapter,
 
 def report_search(result: SearchResult, real_feats: torch.Tensor, real_acts: torch.Tensor,
                   folder: str, adapter, n_reference: int = 50, layer: Optional[str] = None,
-                  score_fn: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+                  score_fn: Union[None, Callable[[torch.Tensor], torch.Tensor],
+                                  Mapping[str, Callable[[torch.Tensor], torch.Tensor]]] = None,
                   **render_kwargs) -> dict:
     """Ranks the settings (:func:`rank_settings`), writes ``ranking.md`` and
     ``ranking.json`` to ``folder`` and renders, per direction, the selected
@@ -768,7 +769,9 @@ def report_search(result: SearchResult, real_feats: torch.Tensor, real_acts: tor
 
     ``score_fn`` (optional) maps excerpts ``[N, T, F]`` to scores ``[N]`` from
     a check the classifier does not see (e.g. a voice probe); its mean and
-    positive fraction are added to the rendered settings' rows.
+    positive fraction are added to the rendered settings' rows as
+    ``score_mean`` and ``score_positive_fraction``. A dict ``{name: function}``
+    runs several checks and adds ``<name>_mean`` and ``<name>_positive_fraction``.
 
     Returns
     -------
@@ -780,6 +783,7 @@ def report_search(result: SearchResult, real_feats: torch.Tensor, real_acts: tor
     with open(os.path.join(folder, "ranking.json"), "w") as f:
         json.dump(rows, f, indent=1)
     names = [s.name for s in result.settings]
+    checks = {} if score_fn is None else score_fn if isinstance(score_fn, Mapping) else {"score": score_fn}
     report = {}
     for direction in sorted({s.direction for s in result.settings}):
         mine = [r for r in rows if r["direction"] == direction]
@@ -787,9 +791,9 @@ def report_search(result: SearchResult, real_feats: torch.Tensor, real_acts: tor
         for tag, row in (("selected", mine[0]), ("most_extreme", extreme)):
             s = names.index(row["setting"])
             render_setting(result, s, folder, f"{direction}_{tag}", adapter, **render_kwargs)
-            if score_fn is not None:
-                scores = score_fn(result.features[s])
-                row = dict(row, score_mean=float(scores.mean()),
-                           score_positive_fraction=float((scores > 0).float().mean()))
+            for name, fn in checks.items():
+                scores = fn(result.features[s])
+                row = dict(row, **{f"{name}_mean": float(scores.mean()),
+                                   f"{name}_positive_fraction": float((scores > 0).float().mean())})
             report[f"{direction}_{tag}"] = row
     return report
