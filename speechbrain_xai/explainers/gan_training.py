@@ -94,8 +94,10 @@ class GANBrain(FrozenClassifierBrain):
     default, or ``"nonsaturating"``), ``r1_weight`` (R1 gradient penalty on
     real excerpts, default 0), ``train_excerpts_per_clip``
     (random excerpts cut from each training clip per step, default 1: more
-    excerpts per step for the same audio decoding) and ``samples_folder``
-    (a PNG grid of generated excerpts after each validation). The batches
+    excerpts per step for the same audio decoding), ``samples_folder``
+    (a PNG grid of generated excerpts after each validation) and
+    ``valid_data_tag`` (names the validation data; saved with each
+    checkpoint, and only checkpoints with the same tag compete for "best"). The batches
     carry ``sig`` (waveforms). Pass the frozen classifier as ``adapter``: its
     ``features`` define the GAN's domain.
     """
@@ -103,7 +105,8 @@ class GANBrain(FrozenClassifierBrain):
     REQUIRED_HPARAMS = ("excerpt_frames", "latent_dim", "eval_excerpts_per_clip", "ckpt_to_keep",
                         "opt_class_generator", "opt_class_discriminator", "epoch_counter",
                         "train_logger")
-    OPTIONAL_HPARAMS = ("train_excerpts_per_clip", "samples_folder", "gan_loss", "r1_weight")
+    OPTIONAL_HPARAMS = ("train_excerpts_per_clip", "samples_folder", "gan_loss", "r1_weight",
+                        "valid_data_tag")
 
     def __init__(self, *args, adapter=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -277,6 +280,28 @@ class GANBrain(FrozenClassifierBrain):
         return report
 
     # ------------------------------------------------------------ stages
+    @property
+    def valid_data_tag(self) -> Optional[str]:
+        """Names the validation data behind the checkpoints' FDs (``valid_data_tag``)."""
+        tag = getattr(self.hparams, "valid_data_tag", None)
+        return None if tag is None else str(tag)
+
+    def comparable(self, ckpt) -> bool:
+        """Whether a checkpoint's validation FD was measured on this run's
+        validation data (same ``valid_data_tag``); always true without a tag."""
+        tag = self.valid_data_tag
+        return tag is None or ckpt.meta.get("valid_data_tag") == tag
+
+    def on_evaluate_start(self, max_key=None, min_key=None):
+        """Loads the best checkpoint among those whose FD is comparable
+        (:meth:`comparable`): a run resumed on other validation data (e.g. a
+        focused stage after a plain one) never picks an older stage's
+        checkpoint by an FD measured on different excerpts."""
+        self._move_frozen()
+        if self.checkpointer is not None:
+            self.checkpointer.recover_if_possible(max_key=max_key, min_key=min_key,
+                                                  ckpt_predicate=self.comparable)
+
     def on_stage_start(self, stage, epoch=None):
         self.loss_sums = {"d": 0.0, "g": 0.0, "n": 0}
         self.eval_real, self.eval_fake = [], []
@@ -294,9 +319,12 @@ class GANBrain(FrozenClassifierBrain):
             self.hparams.train_logger.log_stats(
                 {"epoch": epoch}, train_stats=self.train_stats, valid_stats=stats)
             self.save_samples(fake, epoch)
+            tag = self.valid_data_tag
             self.checkpointer.save_and_keep_only(
-                meta={"fd_embedding": stats["fd_embedding"]}, min_keys=["fd_embedding"],
-                num_to_keep=self.hparams.ckpt_to_keep)
+                meta={"fd_embedding": stats["fd_embedding"], "epoch": epoch,
+                      **({} if tag is None else {"valid_data_tag": tag})},
+                min_keys=["fd_embedding"], num_to_keep=self.hparams.ckpt_to_keep,
+                ckpt_predicate=None if tag is None else self.comparable)
         else:
             self.hparams.train_logger.log_stats(
                 {"Epoch loaded": self.hparams.epoch_counter.current}, test_stats=stats)

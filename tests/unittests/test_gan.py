@@ -162,3 +162,27 @@ def test_minibatch_std_and_the_nonsaturating_r1_objective(tiny_adapter, tmp_path
     brain.hparams.gan_loss = "wasserstein"
     with pytest.raises(ValueError, match="gan_loss"):
         brain.gan_loss
+
+
+def test_best_checkpoint_is_chosen_among_those_validated_on_the_same_data(tiny_adapter, tmp_path):
+    loaders = {"train_loader_kwargs": {"batch_size": 4, "drop_last": True},
+               "valid_loader_kwargs": {"batch_size": 4}}
+    first, data = _brain(tiny_adapter, tmp_path, epochs=1)  # a plain stage, no tag
+    first.fit(first.hparams.epoch_counter, data, data, **loaders)
+    old = first.checkpointer.find_checkpoint()
+    # pretend the first stage validated on easier data: an FD no later epoch can beat
+    meta_file = old.path / "CKPT.yaml"
+    meta_file.write_text(meta_file.read_text().replace(
+        f"fd_embedding: {old.meta['fd_embedding']}", "fd_embedding: -1.0"))
+    second, _ = _brain(tiny_adapter, tmp_path, epochs=3)  # resumed on other validation data
+    second.hparams.valid_data_tag = "voice_focus=True"
+    second.fit(second.hparams.epoch_counter, data, data, **loaders)
+    ckpts = second.checkpointer.list_checkpoints()
+    tagged = [c for c in ckpts if c.meta.get("valid_data_tag") == "voice_focus=True"]
+    assert tagged and old.path in [c.path for c in ckpts]  # the old one is kept, not ranked
+    second.evaluate(data, min_key="fd_embedding", test_loader_kwargs={"batch_size": 4})
+    # evaluate loaded the best tagged checkpoint (the epoch counter is recovered with it)
+    best = min(tagged, key=lambda c: c.meta["fd_embedding"])
+    assert second.hparams.epoch_counter.current == int(best.meta["epoch"]) > 1
+    # without a tag every checkpoint competes, and the doctored one wins
+    assert second.checkpointer.find_checkpoint(min_key="fd_embedding").path == old.path
