@@ -324,7 +324,7 @@ class GANBrain(FrozenClassifierBrain):
                 meta={"fd_embedding": stats["fd_embedding"], "epoch": epoch,
                       **({} if tag is None else {"valid_data_tag": tag})},
                 min_keys=["fd_embedding"], num_to_keep=self.hparams.ckpt_to_keep,
-                ckpt_predicate=None if tag is None else self.comparable)
+                ckpt_predicate=self.comparable)
         else:
             self.hparams.train_logger.log_stats(
                 {"Epoch loaded": self.hparams.epoch_counter.current}, test_stats=stats)

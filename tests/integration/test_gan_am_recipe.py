@@ -1,12 +1,10 @@
 """The VocalMix interpret recipes (GAN, then the activation-maximisation search), in --debug."""
 
 import csv
-import importlib.util
 import json
-import os
-import sys
 
-from tests.helpers import ROOT, listed_recipes, run_recipe
+from recipes.ESC50.interpret.vocalmix_code import load_vocalmix_script
+from tests.helpers import listed_recipes, run_recipe
 
 ROWS = {r["Script"].rsplit("/", 1)[-1]: r for r in listed_recipes() if r["Task"] == "VocalMix/interpret"
         and r["Script"].rsplit("/", 1)[-1] in ("train_gan.py", "am_search.py")}
@@ -39,24 +37,10 @@ def test_gan_then_search_write_generator_table_and_examples(debug_classifier, tm
             assert (folder / f"{direction}_selected_0.wav").is_file()
 
 
-def load_interpret_script(name):
-    """A VocalMix interpret script as a module (its folder on the path while it loads)."""
-    folder = os.path.join(ROOT, "recipes", "VocalMix", "interpret")
-    sys.path.insert(0, folder)
-    try:
-        spec = importlib.util.spec_from_file_location(f"vocalmix_{name}_for_test",
-                                                      os.path.join(folder, f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(folder)
-    return module
-
-
 def test_vibrato_features_see_a_wobbling_partial_not_a_steady_one():
     import torch
 
-    am_search = load_interpret_script("am_search")
+    am_search = load_vocalmix_script("am_search")
     t = torch.arange(64) * 0.01  # 64 frames at a 10 ms hop
     bands = torch.arange(32.0)
     floor = torch.randn(3, 64, 32, generator=torch.Generator().manual_seed(0)) * 0.1
@@ -74,7 +58,7 @@ def test_vibrato_features_see_a_wobbling_partial_not_a_steady_one():
 
 
 def test_voice_focus_cuts_voice_clips_to_their_voice_interval(debug_classifier):
-    train_gan = load_interpret_script("train_gan")
+    train_gan = load_vocalmix_script("train_gan")
     hparams = {"sample_rate": 16000, "excerpt_frames": 64,
                "data_folder": debug_classifier["data_folder"]}
     manifests = debug_classifier["manifests"]

@@ -26,7 +26,7 @@ import speechbrain as sb
 import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.logger import get_logger
-from train_gan import dataio_prep, load_classifier, prepare_data
+from train_gan import HOP_SECONDS, dataio_prep, load_classifier, prepare_data
 
 from speechbrain_xai.explainers.activation_maximization import (
     InputActivationMaximizer,
@@ -40,7 +40,6 @@ from speechbrain_xai.explainers.activation_maximization import (
 from speechbrain_xai.metrics import roc_auc
 
 logger = get_logger(__name__)
-HOP_SECONDS = 0.01  # Fbank's 10 ms hop
 
 
 def voice_labels(manifest, ids, starts, frames):

@@ -27,6 +27,7 @@ from speechbrain_xai.data.vocalmix import prepare_vocalmix_from_hparams
 from speechbrain_xai.explainers.gan_training import GANBrain
 
 logger = get_logger(__name__)
+HOP_SECONDS = 0.01  # the classifier's Fbank hop (10 ms)
 
 def prepare_data(hparams):
     """Generates VocalMix (or finds it) and returns the manifests."""
@@ -44,8 +45,8 @@ def dataio_prep(hparams, manifests, splits=("train", "valid", "test"), voice_foc
     excerpts lie wholly inside a voice interval.
     """
     sample_rate = hparams["sample_rate"]
-    # at least excerpt_frames feature frames (10 ms hop) plus a frame of margin
-    min_samples = (hparams["excerpt_frames"] + 1) * sample_rate // 100
+    # at least excerpt_frames feature frames plus a frame of margin
+    min_samples = round((hparams["excerpt_frames"] + 1) * HOP_SECONDS * sample_rate)
 
     @sb.utils.data_pipeline.takes("wav")
     @sb.utils.data_pipeline.provides("sig")
