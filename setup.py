@@ -8,10 +8,14 @@ here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
     long_description = f.read()
 
-# torch / torchaudio must come as a matching pair: torchaudio's wheels are
-# built against one torch release and fail to import against another. The
-# 2.11 pair imports and runs on CPU-only machines and on CUDA.
-TORCH = ["torch>=2.11,<2.12", "torchaudio>=2.11,<2.12"]
+# torch / torchaudio must come as an exact pair: torchaudio's wheels are built
+# against one torch release and fail to import against another (torchaudio
+# 2.11.1 does not import with torch 2.11.0 or 2.12.1: "undefined symbol:
+# torch_exception_get_what_without_backtrace"). A range lets a new release of
+# either break every fresh install, so both are pinned. This pair imports and
+# runs on CPU-only machines and on CUDA; check another pair in a fresh virtual
+# environment (python -c "import torchaudio") before changing it.
+TORCH = ["torch==2.11.0", "torchaudio==2.11.0"]
 
 setup(
     name="speechbrain_xai",
