@@ -11,6 +11,10 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ClassifierAdapter": "speechbrain_xai.adapter",
     "Explanation": "speechbrain_xai.explanation",
+    "Explainer": "speechbrain_xai.explainers.base",
+    "get_explainer": "speechbrain_xai.explainers.base",
+    "available_explainers": "speechbrain_xai.explainers.base",
+    "evaluate_explainers": "speechbrain_xai.brains.harness",
     "STFTConfig": "speechbrain_xai.stft",
     "metrics": "speechbrain_xai.metrics",
 }

@@ -32,203 +32,24 @@ torch.Size([2, 3])
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_xai.stft import STFTConfig, apply_mask, istft, masked_magnitude, stft
+from speechbrain_xai.frontends import (
+    EncoderPipeline,
+    SpectrogramPipeline,
+    WaveformModule,
+    label_names,
+    stft_config_from_speechbrain,
+)
+from speechbrain_xai.stft import STFTConfig, apply_mask, istft, stft
 
 logger = get_logger(__name__)
 
 TargetSpec = Union[None, int, Sequence[int], torch.Tensor]
-
-
-# --------------------------------------------------------------------------
-# Front-end helpers
-# --------------------------------------------------------------------------
-def stft_config_from_speechbrain(stft_module, sample_rate: int) -> Optional[STFTConfig]:
-    """The :class:`STFTConfig` equal to a SpeechBrain ``STFT`` module's grid.
-
-    Returns ``None`` when the module's settings cannot be expressed (normalised
-    or two-sided STFT, unknown window), in which case only the ISTFT path is
-    available.
-    """
-    if getattr(stft_module, "normalized_stft", False) or not getattr(
-        stft_module, "onesided", True
-    ):
-        return None
-    window = getattr(stft_module, "window", None)
-    for name in ("hamming", "hann", "blackman", "rect"):
-        cfg = STFTConfig(
-            sample_rate=sample_rate,
-            n_fft=stft_module.n_fft,
-            win_length=stft_module.win_length,
-            hop_length=stft_module.hop_length,
-            window=name,
-            center=stft_module.center,
-            pad_mode=stft_module.pad_mode,
-        )
-        if window is not None and torch.allclose(
-            cfg.window_tensor(dtype=window.dtype), window.cpu()
-        ):
-            return cfg
-    return None
-
-
-class EncoderPipeline(torch.nn.Module):
-    """SpeechBrain's encoder-classifier layout as one module.
-
-    ``compute_features -> mean_var_norm -> embedding_model -> classifier``, the
-    modules of ``speechbrain.inference.classifiers.EncoderClassifier`` and of
-    the classification recipes. When ``compute_features`` is SpeechBrain's
-    ``Fbank``, :meth:`forward_magnitude` runs from an STFT magnitude.
-    """
-
-    def __init__(self, compute_features, embedding_model, classifier, mean_var_norm=None):
-        super().__init__()
-        self.compute_features = compute_features
-        self.mean_var_norm = mean_var_norm
-        self.embedding_model = embedding_model
-        self.classifier = classifier
-
-    def features(self, wavs):
-        """The front-end's features (e.g. log-mel ``[B, T, n_mels]``)."""
-        return self.compute_features(wavs)
-
-    def from_features(self, feats, wav_lens):
-        """Logits from front-end features: normalisation, embedding, head."""
-        if self.mean_var_norm is not None:
-            feats = self.mean_var_norm(feats, wav_lens)
-        emb = call_with_lengths(self.embedding_model, feats, wav_lens)
-        return _as_logits(self.classifier(emb))
-
-    def forward(self, wavs, wav_lens):
-        return self.from_features(self.compute_features(wavs), wav_lens)
-
-    @property
-    def stft_module(self):
-        """The SpeechBrain STFT inside the front-end, if it is an ``Fbank``."""
-        if _fbank_parts(self.compute_features):
-            return self.compute_features.compute_STFT
-        return None
-
-    def forward_magnitude(self, mag, wav_lens):
-        fbank = self.compute_features
-        feats = fbank.compute_fbanks(mag.pow(2))  # Fbank uses the power spectrum
-        if fbank.deltas:
-            delta1 = fbank.compute_deltas(feats)
-            delta2 = fbank.compute_deltas(delta1)
-            feats = torch.cat([feats, delta1, delta2], dim=2)
-        if fbank.context:
-            feats = fbank.context_window(feats)
-        return self.from_features(feats, wav_lens)
-
-
-class SpectrogramPipeline(torch.nn.Module):
-    """SpeechBrain's ``AudioClassifier`` layout (e.g. ``speechbrain/cnn14-esc50``).
-
-    ``compute_stft -> |X|^(2 p) -> compute_fbank (or log1p) -> embedding_model
-    -> classifier``, as in ``speechbrain.inference.classifiers.AudioClassifier``.
-    """
-
-    def __init__(self, compute_stft, embedding_model, classifier, compute_fbank=None,
-                 spec_mag_power: float = 0.5, use_melspectra: bool = True):
-        super().__init__()
-        self.compute_stft = compute_stft
-        self.compute_fbank = compute_fbank
-        self.embedding_model = embedding_model
-        self.classifier = classifier
-        self.spec_mag_power = spec_mag_power
-        self.use_melspectra = use_melspectra and compute_fbank is not None
-
-    @property
-    def stft_module(self):
-        return self.compute_stft
-
-    def forward(self, wavs, wav_lens):
-        return self.from_features(self.features(wavs), wav_lens)
-
-    def features(self, wavs):
-        """The network input (mel or log1p spectrogram ``[B, T, F']``)."""
-        from speechbrain.processing.features import spectral_magnitude
-
-        return self._features_from_magnitude(spectral_magnitude(self.compute_stft(wavs), power=0.5))
-
-    def _features_from_magnitude(self, mag):
-        power = mag.pow(2)
-        if self.spec_mag_power < 1:
-            power = power + 1e-14  # as speechbrain's spectral_magnitude
-        power = power.pow(self.spec_mag_power)
-        return self.compute_fbank(power) if self.use_melspectra else torch.log1p(power)
-
-    def forward_magnitude(self, mag, wav_lens):
-        return self.from_features(self._features_from_magnitude(mag), wav_lens)
-
-    def from_features(self, net_input, wav_lens=None):
-        """Logits from the network input (embedding, head)."""
-        emb = self.embedding_model(net_input)
-        if emb.dim() == 4:
-            emb = emb.mean((-1, -2))
-        return _as_logits(self.classifier(emb))
-
-
-class WaveformModule(torch.nn.Module):
-    """A black-box ``waveforms [B, N] -> logits [B, C]`` module."""
-
-    def __init__(self, module: torch.nn.Module, takes_lengths: Optional[bool] = None):
-        super().__init__()
-        self.module = module
-        if takes_lengths is None:
-            params = inspect.signature(module.forward).parameters
-            takes_lengths = len([p for p in params.values() if p.kind in (
-                p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) >= 2
-        self.takes_lengths = takes_lengths
-
-    stft_module = None
-
-    def forward(self, wavs, wav_lens):
-        out = self.module(wavs, wav_lens) if self.takes_lengths else self.module(wavs)
-        return _as_logits(out)
-
-
-def _fbank_parts(module) -> bool:
-    return all(hasattr(module, a) for a in ("compute_STFT", "compute_fbanks", "deltas", "context"))
-
-
-def call_with_lengths(module, feats, wav_lens):
-    """Calls an embedding model with lengths when its forward takes them
-    (SpeechBrain's ECAPA, this package's SmallCNN) and without otherwise (Cnn14)."""
-    inner = module
-    if isinstance(module, (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel)):
-        inner = module.module  # the wrapper's forward(*inputs) hides the signature
-    try:
-        params = inspect.signature(inner.forward).parameters
-    except (TypeError, ValueError):
-        return module(feats)
-    return module(feats, wav_lens) if len(params) >= 2 else module(feats)
-
-
-def _as_logits(out) -> torch.Tensor:
-    if isinstance(out, (tuple, list)):
-        out = out[0]
-    if out.dim() == 3 and out.shape[1] == 1:  # SpeechBrain heads give [B, 1, C]
-        out = out.squeeze(1)
-    if out.dim() != 2:
-        raise ValueError(
-            f"The classifier returned shape {tuple(out.shape)}; the adapter needs "
-            "logits [B, C]. Wrap the model so that it returns one score per class."
-        )
-    return out
-
-
-def _label_names(label_encoder) -> Optional[List[str]]:
-    if label_encoder is None or not getattr(label_encoder, "ind2lab", None):
-        return None
-    ind2lab = label_encoder.ind2lab
-    return [str(ind2lab[i]) for i in range(len(ind2lab))]
 
 
 # --------------------------------------------------------------------------
@@ -296,7 +117,7 @@ class ClassifierAdapter(torch.nn.Module):
                      **kwargs) -> "ClassifierAdapter":
         """Builds the adapter from a recipe's modules (features, embedding, head)."""
         model = EncoderPipeline(compute_features, embedding_model, classifier, mean_var_norm)
-        names = class_names or _label_names(label_encoder)
+        names = class_names or label_names(label_encoder)
         return cls(model, sample_rate, names, **kwargs)
 
     @classmethod
@@ -370,7 +191,7 @@ class ClassifierAdapter(torch.nn.Module):
         rate = sample_rate or getattr(hparams, "sample_rate", None)
         if rate is None:
             raise ValueError(f"{where} has no sample_rate; pass sample_rate=.")
-        names = _label_names(getattr(hparams, "label_encoder", None))
+        names = label_names(getattr(hparams, "label_encoder", None))
         if "compute_stft" in mods and "embedding_model" in mods and "classifier" in mods:
             model = SpectrogramPipeline(
                 mods.compute_stft, mods.embedding_model, mods.classifier,
@@ -511,32 +332,32 @@ class ClassifierAdapter(torch.nn.Module):
         """Complex STFT ``[B, T, F]`` on the adapter's mask grid."""
         return stft(wavs, self.stft_config)
 
-    def masked_logits(self, spec: torch.Tensor, mask: torch.Tensor, length: int,
-                      wav_lens: Optional[torch.Tensor] = None, mode: str = "linear",
-                      path: str = "istft") -> torch.Tensor:
-        """Logits for the masked input.
+    def spectrum_logits(self, spec: torch.Tensor, length: int,
+                        wav_lens: Optional[torch.Tensor] = None, path: str = "istft") -> torch.Tensor:
+        """Logits for a (masked, filled or otherwise perturbed) complex STFT:
+        the one place where a perturbed spectrum reaches the classifier.
 
         Arguments
         ---------
         spec : torch.Tensor
-            Complex STFT ``[B, T, F]`` of the input (from :meth:`stft`).
-        mask : torch.Tensor
-            Mask ``[B, T, F]`` in ``[0, 1]``.
+            Complex STFT ``[B, T, F]`` on :attr:`stft_config` (gradients flow
+            back to it).
         length : int
-            Number of waveform samples of the input.
+            Number of waveform samples it stands for.
         wav_lens : torch.Tensor, optional
             Relative lengths ``[B]``.
-        mode : str
-            Mask convention, ``"linear"`` or ``"log1p"`` (see ``stft``).
         path : str
-            ``"istft"``: the listenable path, ISTFT then the classifier.
-            ``"features"``: masked magnitude straight into the classifier's
-            front-end (only where ``has_feature_path``; skips the ISTFT, and
-            differs from the ISTFT path because a masked STFT is not the STFT
-            of any signal).
+            ``"istft"``: the listenable path, ISTFT then the classifier (what a
+            listener hears). ``"features"``: the magnitude straight into the
+            classifier's front-end (only where :attr:`has_feature_path`; skips
+            the ISTFT, and differs from the ISTFT path because a perturbed STFT
+            is not the STFT of any signal). ``"auto"``: ``"features"`` where
+            available, else ``"istft"``.
         """
+        if path == "auto":
+            path = "features" if self.has_feature_path else "istft"
         if path == "istft":
-            return self.forward(istft(apply_mask(spec, mask, mode), self.stft_config, length), wav_lens)
+            return self.forward(istft(spec, self.stft_config, length), wav_lens)
         if path == "features":
             if not self.has_feature_path:
                 raise ValueError(
@@ -544,8 +365,35 @@ class ClassifierAdapter(torch.nn.Module):
                 )
             if wav_lens is None:
                 wav_lens = torch.ones(spec.shape[0], device=spec.device)
-            return self.model.forward_magnitude(masked_magnitude(spec, mask, mode), wav_lens)
-        raise ValueError(f"Unknown path {path!r}; use 'istft' or 'features'.")
+            return self.model.forward_magnitude(spec.abs(), wav_lens)
+        raise ValueError(f"Unknown path {path!r}; use 'istft', 'features' or 'auto'.")
+
+    def masked_logits(self, spec: torch.Tensor, mask: torch.Tensor, length: int,
+                      wav_lens: Optional[torch.Tensor] = None, mode: str = "linear",
+                      path: str = "istft") -> torch.Tensor:
+        """Logits for the input masked by ``mask`` ``[B, T, F]`` in the mask
+        convention ``mode`` (``"linear"`` or ``"log1p"``, see ``stft``), through
+        :meth:`spectrum_logits` (same ``path`` choices)."""
+        return self.spectrum_logits(apply_mask(spec, mask, mode), length, wav_lens, path)
+
+    @property
+    def feature_hop_length(self) -> Optional[int]:
+        """Samples between the classifier's feature frames (None for a black box)."""
+        return getattr(self.model, "feature_hop_length", None)
+
+    def features_to_audio(self, feats: torch.Tensor, n_iter: int = 100,
+                          length: Optional[int] = None) -> torch.Tensor:
+        """Waveforms ``[B, N]`` for features ``[B, T, F]`` in the classifier's
+        input domain (activation maximisation, GAN samples): the front-end's
+        inverse (see :mod:`speechbrain_xai.frontends`) with Griffin-Lim phase."""
+        render = getattr(self.model, "features_to_audio", None)
+        if render is None:
+            raise ValueError(
+                f"No audio rendering for the front-end of {type(self.model).__name__}; supported: "
+                "SpeechBrain Fbank (EncoderClassifier layout) and STFT + Filterbank/log1p "
+                "(AudioClassifier layout)."
+            )
+        return render(feats, n_iter=n_iter, length=length)
 
     # ------------------------------------------------------------------ hooks
     def layer_names(self) -> List[str]:

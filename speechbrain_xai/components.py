@@ -1,4 +1,4 @@
-"""Interpretable components on the STFT grid, and how removed ones are filled.
+"""Interpretable components on the STFT grid, and scoring perturbed clips.
 
 Search-based explainers (the genetic explainer, the LIME baseline) do not
 choose single STFT bins: they choose *components*, groups of bins given by an
@@ -16,19 +16,13 @@ Maps:
 * :func:`time_segments`: time only (all frequencies of a segment together);
 * :func:`check_component_map`: validates a user-supplied map.
 
-Removed bins are replaced by a **fill** (:data:`FILLS`):
-
-* ``"zero"``: silence, the mask convention of :mod:`speechbrain_xai.stft`
-  (``ISTFT(M * X)``);
-* ``"mean"``: the clip's mean magnitude spectrum (per frequency bin, averaged
-  over the clip's valid frames), with the original phase;
-* ``"noise"``: a seeded random magnitude with the clip's mean spectrum as its
-  RMS (Rayleigh distributed), with the original phase.
-
-:func:`perturbed_spectrum` builds the complex STFT of a perturbation; its
-ISTFT is the listenable audio the classifier hears. With the zero fill this is
-exactly :func:`speechbrain_xai.stft.apply_mask`; for a binary mask the
-``"linear"`` and ``"log1p"`` mask modes coincide, so only the fill matters.
+Removed bins are replaced by a **fill** (:data:`speechbrain_xai.stft.FILLS`:
+silence, the clip's mean spectrum, or seeded noise with that spectrum; see
+:func:`speechbrain_xai.stft.fill_magnitude`). :class:`PerturbationScorer`
+scores any number of perturbations of a batch of clips (a genome or a mask
+each, with a fill) in chunked forward passes through
+:meth:`ClassifierAdapter.spectrum_logits`: the search explainers' fitness,
+the harness's deletion and insertion curves.
 
 Example
 -------
@@ -46,23 +40,19 @@ Example
 
 from __future__ import annotations
 
-import math
 from typing import Optional, Tuple
 
 import torch
 
-from speechbrain_xai.stft import STFTConfig, istft
+from speechbrain_xai.frontends import hz_to_mel, mel_to_hz
+from speechbrain_xai.stft import (
+    STFTConfig,
+    fill_magnitude,
+    perturbed_spectrum,
+    valid_frame_counts,
+)
 
-FILLS = ("zero", "mean", "noise")
 KEEP = -1  # component id of bins that are never removed
-
-
-def _hz_to_mel(hz):
-    return 2595.0 * math.log10(1.0 + hz / 700.0)
-
-
-def _mel_to_hz(mel):
-    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
 
 
 def mel_band_of_bins(config: STFTConfig, n_bands: int, f_min: float = 0.0,
@@ -81,8 +71,8 @@ def mel_band_of_bins(config: STFTConfig, n_bands: int, f_min: float = 0.0,
         raise ValueError(f"n_bands must be a positive int, got {n_bands!r}.")
     if not 0 <= f_min < f_max <= config.sample_rate / 2:
         raise ValueError(f"Need 0 <= f_min < f_max <= {config.sample_rate / 2} Hz.")
-    lo, hi = _hz_to_mel(f_min), _hz_to_mel(f_max)
-    inner = torch.tensor([_mel_to_hz(lo + (hi - lo) * i / n_bands) for i in range(1, n_bands)],
+    lo, hi = hz_to_mel(f_min), hz_to_mel(f_max)
+    inner = torch.tensor([mel_to_hz(lo + (hi - lo) * i / n_bands) for i in range(1, n_bands)],
                          dtype=torch.float64)
     freqs = torch.arange(config.n_freq, dtype=torch.float64) * config.sample_rate / config.n_fft
     bands = torch.bucketize(freqs, inner, right=True)
@@ -202,65 +192,6 @@ def component_masks(genomes: torch.Tensor, component_map: torch.Tensor) -> torch
     return torch.gather(padded, 1, idx.flatten(1)).view(idx.shape)
 
 
-def fill_magnitude(spec: torch.Tensor, fill: str = "zero", valid_frames: Optional[torch.Tensor] = None,
-                   seed: int = 0) -> Optional[torch.Tensor]:
-    """Magnitude ``[B, T, F]`` that replaces removed bins, or ``None`` for the zero fill.
-
-    Each clip's fill depends on that clip only (its valid frames and
-    ``seed``), so a clip gets the same fill whatever batch it is in.
-
-    Arguments
-    ---------
-    spec : torch.Tensor
-        Complex STFT ``[B, T, F]``.
-    fill : str
-        One of :data:`FILLS`.
-    valid_frames : torch.Tensor, optional
-        Valid frames per clip ``[B]`` (default: all).
-    seed : int
-        Seed of the ``"noise"`` fill.
-    """
-    if fill not in FILLS:
-        raise ValueError(f"Unknown fill {fill!r}; use one of {FILLS}.")
-    if fill == "zero":
-        return None
-    batch, frames, _ = spec.shape
-    mag = spec.abs()
-    if valid_frames is None:
-        valid_frames = torch.full((batch,), frames)
-    out = []
-    for b in range(batch):
-        n = max(1, int(valid_frames[b]))
-        mean = mag[b, :n].mean(dim=0, keepdim=True).expand(frames, -1)  # (T, F)
-        if fill == "mean":
-            out.append(mean)
-            continue
-        gen = torch.Generator().manual_seed(int(seed))
-        z = torch.randn(2, frames, mag.shape[2], generator=gen, dtype=torch.float64)
-        rayleigh = (z.pow(2).sum(0) / 2).sqrt().to(mag.dtype).to(mag.device)  # unit RMS
-        out.append(mean * rayleigh)
-    return torch.stack(out)
-
-
-def perturbed_spectrum(spec: torch.Tensor, mask: torch.Tensor,
-                       fill_mag: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Complex STFT with the bins where ``mask`` is 0 replaced by the fill.
-
-    ``mask * X + (1 - mask) * fill * phase(X)``; with ``fill_mag`` None this
-    is ``mask * X`` (the zero fill).
-    """
-    if fill_mag is None:
-        return spec * mask
-    phase = torch.polar(torch.ones_like(fill_mag), spec.angle())
-    return spec * mask + (1.0 - mask) * fill_mag * phase
-
-
-def valid_frame_counts(wav_lens: torch.Tensor, num_samples: int, config: STFTConfig) -> torch.Tensor:
-    """Frames ``[B]`` of each clip's valid (unpadded) part on the STFT grid."""
-    lengths = (wav_lens.detach().cpu().double() * num_samples).round().long()
-    return torch.tensor([config.num_frames(int(n)) for n in lengths])
-
-
 def batch_component_maps(kind: str, wav_lens: torch.Tensor, num_samples: int, config: STFTConfig,
                          n_time: int = 8, n_bands: int = 4,
                          component_map=None) -> Tuple[torch.Tensor, int]:
@@ -289,13 +220,16 @@ def batch_component_maps(kind: str, wav_lens: torch.Tensor, num_samples: int, co
     raise ValueError(f"Unknown components {kind!r}; use 'grid', 'time' or 'map'.")
 
 
-class ComponentScorer:
+class PerturbationScorer:
     """Target probabilities of perturbed clips, batched through the adapter.
 
-    Built once per batch of clips; :meth:`score` evaluates any number of
-    (clip, genome) pairs in forward passes of at most ``chunk_size``
-    perturbations (captum's ``perturbations_per_eval``) and counts the model
-    evaluations per clip in ``evaluations``.
+    Built once per batch of clips; :meth:`score_masks` evaluates any number of
+    (clip, mask) pairs, and :meth:`score` any number of (clip, genome) pairs
+    on the clips' component maps, in forward passes of at most ``chunk_size``
+    perturbations (captum's ``perturbations_per_eval``), through
+    :meth:`ClassifierAdapter.spectrum_logits`; it counts the model evaluations
+    per clip in ``evaluations``. Removed bins get the ``fill``
+    (:func:`speechbrain_xai.stft.fill_magnitude`).
 
     Arguments
     ---------
@@ -303,12 +237,12 @@ class ComponentScorer:
         The explained classifier.
     wavs, wav_lens : torch.Tensor
         Prepared waveforms ``[B, N]`` and relative lengths ``[B]``.
-    component_maps : torch.Tensor
-        ``[B, T, F]`` ids (see :func:`batch_component_maps`).
     target : torch.Tensor
         Target class per clip ``[B]``.
+    component_maps : torch.Tensor, optional
+        ``[B, T, F]`` ids (see :func:`batch_component_maps`), for :meth:`score`.
     fill : str
-        One of :data:`FILLS`.
+        One of :data:`speechbrain_xai.stft.FILLS`.
     path : str
         ``"istft"`` (the listenable path) or ``"features"`` (the adapter's
         feature path, where it has one: skips the ISTFT).
@@ -318,8 +252,8 @@ class ComponentScorer:
         Seed of the noise fill.
     """
 
-    def __init__(self, adapter, wavs: torch.Tensor, wav_lens: torch.Tensor,
-                 component_maps: torch.Tensor, target: torch.Tensor, fill: str = "zero",
+    def __init__(self, adapter, wavs: torch.Tensor, wav_lens: torch.Tensor, target: torch.Tensor,
+                 component_maps: Optional[torch.Tensor] = None, fill: str = "zero",
                  path: str = "istft", chunk_size: int = 64, seed: int = 0):
         if path not in ("istft", "features"):
             raise ValueError(f"Unknown path {path!r}; use 'istft' or 'features'.")
@@ -328,7 +262,7 @@ class ComponentScorer:
         if not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}.")
         self.adapter, self.wavs, self.wav_lens = adapter, wavs, wav_lens
-        self.maps = component_maps.to(wavs.device)
+        self.maps = None if component_maps is None else component_maps.to(wavs.device)
         self.target = target.to(wavs.device)
         self.path, self.chunk_size = path, chunk_size
         self.spec = adapter.stft(wavs)  # (B, T, F) complex
@@ -336,40 +270,10 @@ class ComponentScorer:
         self.fill_mag = fill_magnitude(self.spec, fill, valid, seed)
         self.evaluations = torch.zeros(wavs.shape[0], dtype=torch.long)
 
-    @classmethod
-    @torch.no_grad()
-    def for_explainer(cls, explainer, wavs, wav_lens=None, target=None, sample_rate=None,
-                      chunk_size: int = 64):
-        """Prepares a batch for a component-search explainer.
-
-        Reads ``adapter``, ``components``, ``n_time``, ``n_bands``,
-        ``component_map``, ``fill``, ``path`` and ``seed`` from ``explainer``.
-
-        Returns
-        -------
-        (ComponentScorer, torch.Tensor, int)
-            The scorer, the probabilities on the input ``[B, C]`` and ``K``.
-        """
-        adapter = explainer.adapter
-        wavs, wav_lens = adapter.prepare(wavs, wav_lens, sample_rate)
-        probs_input = adapter.probabilities(wavs, wav_lens)
-        target = adapter.resolve_targets(target, probs_input)
-        maps, num_genes = batch_component_maps(
-            explainer.components, wav_lens, wavs.shape[1], adapter.stft_config,
-            explainer.n_time, explainer.n_bands, explainer.component_map,
-        )
-        scorer = cls(adapter, wavs, wav_lens, maps, target, explainer.fill, explainer.path,
-                     chunk_size, explainer.seed)
-        return scorer, probs_input, num_genes
-
     def perturbed(self, clips: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-        """Complex STFTs ``[N, T, F]`` of clips ``[N]`` under binary masks ``[N, T, F]``."""
+        """Complex STFTs ``[N, T, F]`` of clips ``[N]`` under masks ``[N, T, F]``."""
         fill = None if self.fill_mag is None else self.fill_mag[clips]
         return perturbed_spectrum(self.spec[clips], masks, fill)
-
-    def waveforms(self, clips: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-        """Listenable waveforms ``[N, N_samples]`` of the perturbations."""
-        return istft(self.perturbed(clips, masks), self.adapter.stft_config, self.wavs.shape[1])
 
     @torch.no_grad()
     def score_masks(self, clips: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -379,11 +283,8 @@ class ComponentScorer:
         for start in range(0, clips.shape[0], self.chunk_size):
             idx = clips[start:start + self.chunk_size]
             mask = masks[start:start + self.chunk_size].to(self.spec.device)
-            lens = self.wav_lens[idx]
-            if self.path == "istft":
-                logits = self.adapter(self.waveforms(idx, mask), lens)
-            else:
-                logits = self.adapter.model.forward_magnitude(self.perturbed(idx, mask).abs(), lens)
+            logits = self.adapter.spectrum_logits(self.perturbed(idx, mask), self.wavs.shape[1],
+                                                  self.wav_lens[idx], self.path)
             probs = logits.softmax(dim=-1)
             out.append(probs.gather(1, self.target[idx, None]).squeeze(1))
         self.evaluations += torch.bincount(clips.cpu(), minlength=self.evaluations.shape[0])
@@ -391,6 +292,8 @@ class ComponentScorer:
 
     def score(self, clips: torch.Tensor, genomes: torch.Tensor) -> torch.Tensor:
         """Target probability ``[N]`` of clip ``clips[i]`` keeping the components ``genomes[i]``."""
+        if self.maps is None:
+            raise ValueError("score() needs component_maps; use score_masks() for plain masks.")
         masks = component_masks(genomes.to(self.maps.device), self.maps[clips.to(self.maps.device)])
         return self.score_masks(clips, masks)
 

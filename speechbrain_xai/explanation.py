@@ -27,15 +27,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 
-from speechbrain_xai.stft import MASK_MODES, STFTConfig, masked_waveforms
+from speechbrain_xai.files import staged_files
+from speechbrain_xai.stft import (
+    FILLS,
+    MASK_MODES,
+    STFTConfig,
+    fill_magnitude,
+    masked_waveforms,
+    valid_frame_counts,
+)
 
 
 @dataclass
@@ -57,13 +63,20 @@ class Explanation:
     method: str = ""
     settings: Dict = field(default_factory=dict)
     class_names: Optional[List[str]] = None
+    fill: str = "zero"  # what removed bins became in masked_in / masked_out
+    fill_seed: int = 0  # seed of the "noise" fill
+    importance: Optional[torch.Tensor] = None  # (B, T, F) ranking for deletion/insertion curves
+    details: Optional[List[Dict]] = None  # per example: the method's own facts
+    seconds: Optional[float] = None  # wall time of the explain() call for the batch
 
     @classmethod
     @torch.no_grad()
     def from_mask(cls, adapter, wavs: torch.Tensor, mask: torch.Tensor,
                   wav_lens: Optional[torch.Tensor] = None, target=None,
                   mode: str = "linear", method: str = "", settings: Optional[Dict] = None,
-                  probs_input: Optional[torch.Tensor] = None) -> "Explanation":
+                  probs_input: Optional[torch.Tensor] = None, fill: str = "zero",
+                  fill_seed: int = 0, importance: Optional[torch.Tensor] = None,
+                  details: Optional[List[Dict]] = None) -> "Explanation":
         """Builds an explanation from a mask: the one place where the masked
         audio and the three sets of probabilities are computed.
 
@@ -75,13 +88,34 @@ class Explanation:
             Prepared waveforms ``[B, N]`` at the adapter's rate.
         mask : torch.Tensor
             Masks ``[B, T, F]`` on ``adapter.stft_config``.
-        wav_lens, target, mode, method, settings
-            As everywhere in the package.
+        wav_lens : torch.Tensor, optional
+            Relative lengths ``[B]`` (default: all 1).
+        target : None, int, str or sequence
+            The explained class (None: the predicted one); see
+            :meth:`ClassifierAdapter.resolve_targets`.
+        mode : str
+            Mask convention, ``"linear"`` or ``"log1p"`` (:mod:`speechbrain_xai.stft`).
+        method : str
+            Name of the method that made the mask.
+        settings : dict, optional
+            The method's configuration (kept as given, saved as JSON).
         probs_input : torch.Tensor, optional
             The classifier's probabilities on ``wavs`` when already computed.
+        fill : str
+            What replaces the removed bins in the masked-in and masked-out
+            audio: ``"zero"`` (silence, the mask convention), ``"mean"`` or
+            ``"noise"`` (:func:`speechbrain_xai.stft.fill_magnitude`, seeded by
+            ``fill_seed``); linear masks only.
+        importance : torch.Tensor, optional
+            ``[B, T, F]`` ranking of the bins for deletion / insertion curves
+            (default: the mask).
+        details : list of dict, optional
+            Per-example facts of the method (JSON-ready).
         """
         if mode not in MASK_MODES:
             raise ValueError(f"Unknown mask mode {mode!r}; use one of {MASK_MODES}.")
+        if fill not in FILLS:
+            raise ValueError(f"Unknown fill {fill!r}; use one of {FILLS}.")
         if wav_lens is None:
             wav_lens = torch.ones(wavs.shape[0], device=wavs.device)
         if probs_input is None:
@@ -89,17 +123,25 @@ class Explanation:
         target = adapter.resolve_targets(target, probs_input)
         spec = adapter.stft(wavs)
         mask = mask.detach().to(spec.device).clamp(0.0, 1.0)
-        masked_in, masked_out = masked_waveforms(spec, mask, adapter.stft_config, wavs.shape[1], mode)
+        fill_mag = None
+        if fill != "zero":
+            valid = valid_frame_counts(wav_lens, wavs.shape[1], adapter.stft_config)
+            fill_mag = fill_magnitude(spec, fill, valid, fill_seed)
+        masked_in, masked_out = masked_waveforms(spec, mask, adapter.stft_config, wavs.shape[1],
+                                                 mode, fill_mag)
         probs_in = adapter.probabilities(masked_in, wav_lens)
         probs_out = adapter.probabilities(masked_out, wav_lens)
-        cpu = lambda t: t.detach().cpu()  # noqa: E731
+        if details is not None and len(details) != wavs.shape[0]:
+            raise ValueError(f"details has {len(details)} entries for {wavs.shape[0]} examples.")
+        cpu = lambda t: None if t is None else t.detach().cpu()  # noqa: E731
         return cls(
             mask=cpu(mask), target=cpu(target), probs_input=cpu(probs_input),
             probs_masked_in=cpu(probs_in), probs_masked_out=cpu(probs_out),
             input_wav=cpu(wavs), masked_in=cpu(masked_in), masked_out=cpu(masked_out),
             wav_lens=cpu(wav_lens), sample_rate=adapter.sample_rate,
             stft_config=adapter.stft_config, mask_mode=mode, method=method,
-            settings=dict(settings or {}), class_names=adapter.class_names,
+            settings=dict(settings or {}), class_names=adapter.class_names, fill=fill,
+            fill_seed=int(fill_seed), importance=cpu(importance), details=None if details is None else list(details),
         )
 
     def __len__(self) -> int:
@@ -112,8 +154,13 @@ class Explanation:
         kwargs = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
-            kwargs[name] = value[index] if isinstance(value, torch.Tensor) else value
-        return Explanation(**kwargs)
+            if isinstance(value, torch.Tensor) or (name == "details" and value is not None):
+                value = value[index]
+            kwargs[name] = value
+        part = Explanation(**kwargs)
+        if self.seconds is not None:  # the batch's time, shared evenly
+            part.seconds = self.seconds * len(part) / len(self)
+        return part
 
     def metrics(self) -> Dict[str, torch.Tensor]:
         """Faithfulness metrics per example (AI, AD, AG, FF, Fid-In, SPS, COMP)."""
@@ -145,12 +192,16 @@ class Explanation:
             "sample_rate": self.sample_rate,
             "num_samples": self._valid_samples(i),
             "mask_mode": self.mask_mode,
+            "fill": self.fill,
             "mask_shape": list(self.mask.shape[1:]),
             "stft": self.stft_config.to_dict(),
-            "settings": _jsonable(self.settings),
+            "settings": jsonable(self.settings),
+            "details": jsonable(self.details[i]) if self.details is not None else {},
+            "seconds": None if self.seconds is None else self.seconds / len(self),
         }
 
-    def save(self, folder: str, ids: Optional[Sequence[str]] = None, plot: bool = True) -> List[str]:
+    def save(self, folder: str, ids: Optional[Sequence[str]] = None, plot: bool = True,
+             extra: Optional[Sequence[Dict]] = None) -> List[str]:
         """Writes each example as ``{id}_{input,masked_in,masked_out}.wav``,
         ``{id}_mask.npy``, ``{id}.png`` (when matplotlib is there) and
         ``{id}.json`` (written last, so its presence marks a complete output).
@@ -159,7 +210,8 @@ class Explanation:
 
         Files are first written to a temporary folder inside ``folder`` and
         then moved into place, so an interrupted save never leaves a json next
-        to missing or truncated audio.
+        to missing or truncated audio. ``extra`` (one dict per example) is
+        merged into each json.
 
         Returns
         -------
@@ -183,8 +235,8 @@ class Explanation:
                 plotter = None
         written = []
         for i, ex_id in enumerate(ids):
-            tmp = tempfile.mkdtemp(prefix=f".{ex_id}.", dir=folder)
-            try:
+            # staged, then moved in with the json last: it marks a finished output
+            with staged_files(folder, last_suffix=".json") as tmp:
                 n = self._valid_samples(i)
                 for kind in ("input_wav", "masked_in", "masked_out"):
                     name = "input" if kind == "input_wav" else kind
@@ -193,14 +245,11 @@ class Explanation:
                 np.save(os.path.join(tmp, f"{ex_id}_mask.npy"), self.mask[i].numpy())
                 if plotter is not None:
                     plotter(self[i], os.path.join(tmp, f"{ex_id}.png"))
+                summary = self.summary(i)
+                if extra is not None:
+                    summary.update(jsonable(extra[i]))
                 with open(os.path.join(tmp, f"{ex_id}.json"), "w") as f:
-                    json.dump(self.summary(i), f, indent=2)
-                # json last: it marks a finished output
-                names = sorted(os.listdir(tmp), key=lambda s: s.endswith(".json"))
-                for name in names:
-                    os.replace(os.path.join(tmp, name), os.path.join(folder, name))
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+                    json.dump(summary, f, indent=2)
             written.append(os.path.join(folder, f"{ex_id}.json"))
         return written
 
@@ -210,15 +259,21 @@ def is_saved(folder: str, ex_id: str) -> bool:
     return os.path.isfile(os.path.join(folder, f"{ex_id}.json"))
 
 
-def _jsonable(value):
+def jsonable(value):
+    """A JSON-ready copy of settings and details: containers recursively,
+    one-element tensors as numbers, larger tensors as a shape summary,
+    functions and classes by name (``functools.partial`` by its function)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
         return value.item()
-    if hasattr(value, "__name__"):
-        return value.__name__
+    if isinstance(value, torch.Tensor):
+        return value.item() if value.numel() == 1 else f"tensor{list(value.shape)}"
+    inner = getattr(value, "func", value)  # functools.partial
+    if hasattr(inner, "__name__"):
+        return inner.__name__
     return repr(value)

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from typing import Dict, Optional
 
 from hyperpyyaml import resolve_references
 from speechbrain.utils.checkpoints import DEFAULT_SAVE_HOOKS, get_default_hook
 from speechbrain.utils.logger import get_logger
+
+from speechbrain_xai.files import staged_folder
 
 logger = get_logger(__name__)
 
@@ -52,10 +53,7 @@ def export_pretrained(folder: str, template: str, overrides: Dict,
     """
     with open(template) as f:
         resolved = resolve_references(f, overrides=overrides, overrides_must_match=True).getvalue()
-    parent = os.path.dirname(os.path.abspath(folder))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".export.", dir=parent)
-    try:
+    with staged_folder(folder) as tmp:
         with open(os.path.join(tmp, "hyperparams.yaml"), "w") as f:
             f.write(f"# Exported by speechbrain_xai from {os.path.basename(template)}\n")
             f.write(resolved)
@@ -66,15 +64,5 @@ def export_pretrained(folder: str, template: str, overrides: Dict,
             hook(obj, os.path.join(tmp, f"{name}.ckpt"))
         for name, src in (extra_files or {}).items():
             shutil.copyfile(src, os.path.join(tmp, name))
-        if os.path.isdir(folder):
-            old = folder + ".old"
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     logger.info("Exported pretrained folder to %s", folder)
     return folder

@@ -12,6 +12,13 @@ a mask to it:
   masked-out do *not* add back to the input, and a mask value of 0.5 attenuates
   loud bins far more than quiet ones.
 
+Removed bins can also be *filled* instead of silenced (:data:`FILLS`, for
+binary masks of component explainers): ``"zero"`` is the convention above;
+``"mean"`` puts the clip's mean magnitude spectrum there, ``"noise"`` a seeded
+random magnitude with that spectrum as its RMS, both with the original phase
+(:func:`fill_magnitude`, :func:`perturbed_spectrum`). For a binary mask the two
+mask modes coincide, so only the fill matters.
+
 The layout follows SpeechBrain's ``speechbrain.processing.features.STFT``
 (frames before bins), and with the same settings the grids are identical, so a
 mask can be applied directly to a SpeechBrain front-end's spectrum.
@@ -42,6 +49,8 @@ from typing import Optional, Tuple
 import torch
 
 MASK_MODES = ("linear", "log1p")
+#: What replaces removed bins (see :func:`fill_magnitude`).
+FILLS = ("zero", "mean", "noise")
 _WINDOWS = {
     "hamming": torch.hamming_window,
     "hann": torch.hann_window,
@@ -243,41 +252,113 @@ def apply_mask(spec: torch.Tensor, mask: torch.Tensor, mode: str = "linear") -> 
     raise ValueError(f"Unknown mask mode {mode!r}; use one of {MASK_MODES}.")
 
 
-def masked_magnitude(spec: torch.Tensor, mask: torch.Tensor, mode: str = "linear") -> torch.Tensor:
-    """Magnitude of :func:`apply_mask` without building the complex result."""
-    check_mask(mask, spec)
-    mag = spec.abs()
-    if mode == "linear":
-        return mask * mag
-    if mode == "log1p":
-        return torch.expm1(mask * torch.log1p(mag))
-    raise ValueError(f"Unknown mask mode {mode!r}; use one of {MASK_MODES}.")
-
-
 def masked_waveforms(
     spec: torch.Tensor,
     mask: torch.Tensor,
     config: STFTConfig,
     length: int,
     mode: str = "linear",
+    fill_mag: Optional[torch.Tensor] = None,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Masked-in and masked-out waveforms, ``ISTFT(M X)`` and ``ISTFT((1 - M) X)``.
+
+    With ``fill_mag`` (see :func:`fill_magnitude`; linear masks only) the
+    removed bins are filled instead of silenced (:func:`perturbed_spectrum`).
 
     Returns
     -------
     (torch.Tensor, torch.Tensor)
         Masked-in and masked-out waveforms, each ``[B, length]``.
     """
+    if fill_mag is not None:
+        if mode != "linear":
+            raise ValueError("A fill other than 'zero' needs linear masks (mode='linear').")
+        check_mask(mask, spec)
+        masked_in = istft(perturbed_spectrum(spec, mask, fill_mag), config, length)
+        masked_out = istft(perturbed_spectrum(spec, 1.0 - mask, fill_mag), config, length)
+        return masked_in, masked_out
     masked_in = istft(apply_mask(spec, mask, mode), config, length)
     masked_out = istft(apply_mask(spec, 1.0 - mask, mode), config, length)
     return masked_in, masked_out
 
 
-def resize_mask(mask: torch.Tensor, num_frames: int, num_freq: int) -> torch.Tensor:
-    """Bilinear resize of masks ``[B, T', F']`` to ``[B, num_frames, num_freq]``."""
-    if mask.shape[-2:] == (num_frames, num_freq):
-        return mask
-    out = torch.nn.functional.interpolate(
-        mask.unsqueeze(1), size=(num_frames, num_freq), mode="bilinear", align_corners=False
-    )
-    return out.squeeze(1).clamp(0.0, 1.0)
+def valid_frame_counts(wav_lens: torch.Tensor, num_samples: int, config: STFTConfig) -> torch.Tensor:
+    """Frames ``[B]`` of each clip's valid (unpadded) part on the STFT grid."""
+    lengths = (wav_lens.detach().cpu().double() * num_samples).round().long()
+    return torch.tensor([config.num_frames(int(n)) for n in lengths])
+
+
+def fill_magnitude(spec: torch.Tensor, fill: str = "zero", valid_frames: Optional[torch.Tensor] = None,
+                   seed: int = 0) -> Optional[torch.Tensor]:
+    """Magnitude ``[B, T, F]`` that replaces removed bins, or ``None`` for the zero fill.
+
+    Each clip's fill depends on that clip only (its valid frames and
+    ``seed``), so a clip gets the same fill whatever batch it is in.
+
+    Arguments
+    ---------
+    spec : torch.Tensor
+        Complex STFT ``[B, T, F]``.
+    fill : str
+        One of :data:`FILLS`.
+    valid_frames : torch.Tensor, optional
+        Valid frames per clip ``[B]`` (default: all).
+    seed : int
+        Seed of the ``"noise"`` fill.
+    """
+    if fill not in FILLS:
+        raise ValueError(f"Unknown fill {fill!r}; use one of {FILLS}.")
+    if fill == "zero":
+        return None
+    batch, frames, _ = spec.shape
+    mag = spec.abs()
+    if valid_frames is None:
+        valid_frames = torch.full((batch,), frames)
+    out = []
+    for b in range(batch):
+        n = max(1, int(valid_frames[b]))
+        mean = mag[b, :n].mean(dim=0, keepdim=True).expand(frames, -1)  # (T, F)
+        if fill == "mean":
+            out.append(mean)
+            continue
+        gen = torch.Generator().manual_seed(int(seed))
+        z = torch.randn(2, frames, mag.shape[2], generator=gen, dtype=torch.float64)
+        rayleigh = (z.pow(2).sum(0) / 2).sqrt().to(mag.dtype).to(mag.device)  # unit RMS
+        out.append(mean * rayleigh)
+    return torch.stack(out)
+
+
+def perturbed_spectrum(spec: torch.Tensor, mask: torch.Tensor,
+                       fill_mag: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Complex STFT with the bins where ``mask`` is 0 replaced by the fill.
+
+    ``mask * X + (1 - mask) * fill * phase(X)``; with ``fill_mag`` None this
+    is ``mask * X`` (the zero fill).
+    """
+    if fill_mag is None:
+        return spec * mask
+    phase = torch.polar(torch.ones_like(fill_mag), spec.angle())
+    return spec * mask + (1.0 - mask) * fill_mag * phase
+
+
+def to_grid(maps: torch.Tensor, num_frames: int, freq_pos: torch.Tensor) -> torch.Tensor:
+    """Resamples maps ``[B, C, T', F']`` onto ``num_frames`` frames and the
+    frequency positions ``freq_pos`` (see
+    :func:`speechbrain_xai.frontends.frequency_positions`).
+
+    Time is stretched linearly (the map's frames span the whole input).
+    Returns ``[B, C, num_frames, len(freq_pos)]``.
+
+    Example
+    -------
+    >>> out = to_grid(torch.ones(1, 3, 4, 2), 10, torch.linspace(-1, 1, 7))
+    >>> out.shape, bool(torch.allclose(out, torch.ones(1)))
+    (torch.Size([1, 3, 10, 7]), True)
+    """
+    batch = maps.shape[0]
+    t = (torch.arange(num_frames, device=maps.device, dtype=maps.dtype) + 0.5) / num_frames * 2 - 1
+    f = freq_pos.to(device=maps.device, dtype=maps.dtype)
+    # grid_sample wants (x, y) = (width = frequency, height = time)
+    grid = torch.stack(torch.meshgrid(t, f, indexing="ij")[::-1], dim=-1)  # (T, F, 2)
+    grid = grid.unsqueeze(0).expand(batch, -1, -1, -1)
+    return torch.nn.functional.grid_sample(maps, grid, mode="bilinear", padding_mode="border", align_corners=False)

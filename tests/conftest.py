@@ -49,3 +49,22 @@ def debug_classifier(tmp_path_factory):
         "data_folder": str(base / "data"),
         "manifests": {s: str(out / "save" / f"{s}.csv") for s in ("train", "valid", "test")},
     }
+
+
+@pytest.fixture(scope="session")
+def debug_interpreter(debug_classifier, tmp_path_factory):
+    """The VocalMix L-MAC recipe run once in --debug on the debug classifier.
+
+    Returns a dict with ``output`` (the recipe's output folder: results,
+    explanations, ``interpreter``) and ``manifests`` (the test manifest it used).
+    """
+    from tests.helpers import listed_recipes, run_recipe
+
+    row = [r for r in listed_recipes() if r["Hparams"].endswith("VocalMix/interpret/hparams/lmac.yaml")][0]
+    base = tmp_path_factory.mktemp("debug_interpreter")
+    out = base / "out"
+    run_recipe(row, debug_classifier["data_folder"], out,
+               extra=["--classifier_source", debug_classifier["pretrained"],
+                      "--manifest_folder", str(base / "manifests")])
+    return {"output": out, "manifests": {s: str(base / "manifests" / f"{s}.csv")
+                                          for s in ("train", "valid", "test")}}

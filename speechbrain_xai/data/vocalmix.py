@@ -67,14 +67,15 @@ import functools
 import io
 import json
 import os
-import shutil
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import soundfile as sf
 from scipy import signal
 from speechbrain.utils.logger import get_logger
+
+from speechbrain_xai.files import remove_stale, staged_folder, write_text
+from speechbrain_xai.hparams import reads_hparams
 
 logger = get_logger(__name__)
 
@@ -823,19 +824,6 @@ def _read_settings(path):
         return None
 
 
-def _write_atomic(path, text):
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _ours(name):
     return name.endswith(("_mix.wav", "_voice.wav", "_background.wav"))
 
@@ -911,16 +899,12 @@ def _check_folder(data_folder):
                     f"{final} holds files VocalMix did not write (e.g. {foreign[0]!r}); "
                     "give prepare_vocalmix a data_folder of its own."
                 )
-    for name in os.listdir(data_folder):
-        stale = tuple(f".{split}_{kind}_" for split in SPLITS for kind in ("tmp", "old"))
-        if name.startswith(stale):
-            shutil.rmtree(os.path.join(data_folder, name), ignore_errors=True)
+    remove_stale(data_folder)
 
 
 def _generate_split(data_folder, split, num, settings, num_workers=1):
     """Writes one split into a temporary folder, swaps it in, returns rows."""
-    tmp = tempfile.mkdtemp(prefix=f".{split}_tmp_", dir=data_folder)
-    try:
+    with staged_folder(os.path.join(data_folder, split)) as tmp:
         write = functools.partial(_write_clip, tmp, split, settings)
         if num_workers > 1 and num > 1:
             with ProcessPoolExecutor(max_workers=num_workers) as pool:
@@ -928,17 +912,6 @@ def _generate_split(data_folder, split, num, settings, num_workers=1):
                 rows = list(pool.map(write, range(num), chunksize=chunk))
         else:
             rows = [write(index) for index in range(num)]
-        final = os.path.join(data_folder, split)
-        if os.path.isdir(final):
-            old = tempfile.mkdtemp(prefix=f".{split}_old_", dir=data_folder)
-            os.replace(final, os.path.join(old, split))
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return rows
 
 
@@ -1067,8 +1040,8 @@ def prepare_vocalmix(
         if save_folder != data_folder and _audio_complete(data_folder, audio_csvs, settings):
             for split in SPLITS:
                 with open(audio_csvs[split], encoding="utf-8") as f:
-                    _write_atomic(csvs[split], f.read())
-            _write_atomic(os.path.join(save_folder, SETTINGS_FILE),
+                    write_text(csvs[split], f.read())
+            write_text(os.path.join(save_folder, SETTINGS_FILE),
                           json.dumps(settings, indent=2, sort_keys=True) + "\n")
             logger.info("VocalMix audio in %s has the same settings: manifests copied to %s.",
                         data_folder, save_folder)
@@ -1102,11 +1075,11 @@ def prepare_vocalmix(
         writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(all_rows[split])
-        _write_atomic(csvs[split], buf.getvalue())
+        write_text(csvs[split], buf.getvalue())
         if audio_csvs[split] != csvs[split]:
-            _write_atomic(audio_csvs[split], buf.getvalue())
+            write_text(audio_csvs[split], buf.getvalue())
     for path in settings_paths:
-        _write_atomic(path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+        write_text(path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
     logger.info("VocalMix manifests written to %s.", save_folder)
     return csvs
 
@@ -1126,6 +1099,7 @@ RECIPE_HPARAMS = {
 }
 
 
+@reads_hparams("data_folder", optional=[k for k in RECIPE_HPARAMS if k != "data_folder"])
 def prepare_vocalmix_from_hparams(hparams, save_folder):
     """Runs :func:`prepare_vocalmix` on the main process with a recipe's
     hyperparameters (see ``RECIPE_HPARAMS``) and returns the manifests on

@@ -42,7 +42,8 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_xai.explainers.base import FrozenClassifierBrain
+from speechbrain_xai.brains.base import FrozenClassifierBrain
+from speechbrain_xai.files import torch_save
 from speechbrain_xai.metrics import frechet_distance
 
 logger = get_logger(__name__)
@@ -235,7 +236,7 @@ class SearchResult:
     def save_setting(self, s: int, folder: str) -> str:
         """Writes setting ``s`` to ``<folder>/<name>.pt`` atomically."""
         path = os.path.join(folder, self.settings[s].name + ".pt")
-        _atomic_save({"setting": asdict(self.settings[s]), "seeds": self.seeds,
+        torch_save({"setting": asdict(self.settings[s]), "seeds": self.seeds,
                       **{k: getattr(self, k)[s].cpu() for k in _TENSOR_FIELDS}}, path)
         return path
 
@@ -248,12 +249,6 @@ class SearchResult:
 
 
 _TENSOR_FIELDS = ("features", "params", "activation", "objective", "best_step")
-
-
-def _atomic_save(obj, path: str) -> None:
-    tmp = path + ".tmp"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------
@@ -420,7 +415,7 @@ class LatentActivationMaximizer:
         for t in range(state["step"], int(budget.max()) + 1):
             if checkpoint_path and t > 0 and t % checkpoint_every == 0 and t != state["step"]:
                 state["step"] = t
-                _atomic_save({**state, "key": key}, checkpoint_path)
+                torch_save({**state, "key": key}, checkpoint_path)
             rows = (budget >= t).nonzero().flatten()
             grads = torch.zeros_like(state["params"])
             obj_t = torch.full((T * K,), -math.inf, device=dev)
@@ -740,16 +735,14 @@ def render_setting(result: SearchResult, s: int, folder: str, tag: str, adapter,
     """A setting's examples, the most extreme first (in its direction):
     ``<tag>.png`` (the first ``count``) and ``<tag>_<i>.wav`` (the first
     ``num_audio``, Griffin-Lim, peak-normalised, at the adapter's rate)."""
-    from speechbrain_xai.audio_synthesis import features_to_audio
-
     acts = result.activation[s]
     order = torch.argsort(acts, descending=result.settings[s].direction == "max")
     feats = result.features[s][order]
     titles = [f"{float(a):.2f}" for a in acts[order]]
     save_excerpt_grid(feats[:count], os.path.join(folder, f"{tag}.png"), titles[:count])
     if num_audio:
-        wavs = features_to_audio(adapter, feats[:num_audio].to(adapter.device),
-                                 n_iter=griffin_lim_iters).cpu()
+        wavs = adapter.features_to_audio(feats[:num_audio].to(adapter.device),
+                                         n_iter=griffin_lim_iters).cpu()
         for i, wav in enumerate(wavs):
             peak = wav.abs().max().clamp_min(1e-8)
             sb.dataio.dataio.write_audio(os.path.join(folder, f"{tag}_{i}.wav"), 0.9 * wav / peak,

@@ -37,7 +37,8 @@ from speechbrain_xai.explainers.activation_maximization import (
     excerpts_from_features,
     save_excerpt_grid,
 )
-from speechbrain_xai.explainers.base import FrozenClassifierBrain
+from speechbrain_xai.brains.base import FrozenClassifierBrain
+from speechbrain_xai.hparams import reads_hparams, require_hparams
 from speechbrain_xai.metrics import frechet_distance
 
 logger = get_logger(__name__)
@@ -84,6 +85,10 @@ def reinitialized(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     return fresh
 
 
+@reads_hparams("excerpt_frames", "latent_dim", "eval_excerpts_per_clip", "ckpt_to_keep",
+               "opt_class_generator", "opt_class_discriminator", "epoch_counter", "train_logger",
+               optional=("train_excerpts_per_clip", "samples_folder", "gan_loss", "r1_weight",
+                         "valid_data_tag"))
 class GANBrain(FrozenClassifierBrain):
     """Trains ``modules.generator`` against ``modules.discriminator``.
 
@@ -102,17 +107,9 @@ class GANBrain(FrozenClassifierBrain):
     ``features`` define the GAN's domain.
     """
 
-    REQUIRED_HPARAMS = ("excerpt_frames", "latent_dim", "eval_excerpts_per_clip", "ckpt_to_keep",
-                        "opt_class_generator", "opt_class_discriminator", "epoch_counter",
-                        "train_logger")
-    OPTIONAL_HPARAMS = ("train_excerpts_per_clip", "samples_folder", "gan_loss", "r1_weight",
-                        "valid_data_tag")
-
     def __init__(self, *args, adapter=None, **kwargs):
         super().__init__(*args, **kwargs)
-        missing = [k for k in self.REQUIRED_HPARAMS if not hasattr(self.hparams, k)]
-        if missing:
-            raise ValueError(f"GANBrain needs the hyperparameters {missing} (see its docstring).")
+        require_hparams(self.hparams, GANBrain, "GANBrain")
         if adapter is None or not adapter.has_features:
             raise ValueError("GANBrain needs adapter= a ClassifierAdapter whose features are known "
                              "(SpeechBrain EncoderClassifier or AudioClassifier layout, not a black "

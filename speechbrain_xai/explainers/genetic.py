@@ -45,8 +45,8 @@ Example
 >>> explainer = GeneticExplainer(adapter, n_time=4, n_bands=2, population_size=8,
 ...                              max_generations=3, seed=0)
 >>> exp = explainer.explain(torch.randn(2, 8000))
->>> exp.mask.shape, exp.method
-(torch.Size([2, 51, 201]), 'genetic')
+>>> exp.mask.shape, exp.method, sorted(exp.details[0])[:3]
+(torch.Size([2, 51, 201]), 'ga', ['component_scores', 'evaluations', 'fitness'])
 >>> bool(((exp.mask == 0) | (exp.mask == 1)).all())
 True
 """
@@ -55,14 +55,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from typing import Callable, Dict, List, Optional
 
 import torch
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_xai.components import FILLS, ComponentScorer, component_masks
-from speechbrain_xai.explanation import Explanation
+from speechbrain_xai.components import (
+    PerturbationScorer,
+    batch_component_maps,
+    component_importance,
+    component_masks,
+)
+from speechbrain_xai.explainers.base import Attribution, Explainer, check_fill, register_explainer
 
 logger = get_logger(__name__)
 
@@ -146,12 +150,19 @@ def _key(genome: torch.Tensor) -> bytes:
     return genome.numpy().tobytes()
 
 
-class GeneticExplainer:
+@register_explainer("ga")
+class GeneticExplainer(Explainer):
     """Evolves a binary choice of components per clip (see module docstring).
+
+    Each explanation's ``details`` hold, per clip, the genome, the number of
+    selected components, the fitness (and its history), the component scores,
+    the generations and the model evaluations; its ``importance`` ranks the
+    selected components first (each group ordered by the component scores),
+    for deletion / insertion curves.
 
     Arguments
     ---------
-    classifier : ClassifierAdapter
+    adapter : ClassifierAdapter
         The explained classifier (any adapter: the GA is model-agnostic).
     components : str
         ``"grid"`` (time x mel bands), ``"time"`` (time segments) or ``"map"``.
@@ -219,7 +230,7 @@ class GeneticExplainer:
         Seed of every random choice (and of the noise fill).
     """
 
-    def __init__(self, classifier, components: str = "grid", n_time: int = 8, n_bands: int = 4,
+    def __init__(self, adapter, components: str = "grid", n_time: int = 8, n_bands: int = 4,
                  component_map=None, fill: str = "zero", population_size: int = 20,
                  max_generations: int = 12, max_evaluations: int = 66,
                  sparsity_weight: float = 1.0, deletion_weight: float = 1.0, elite: int = 2,
@@ -229,21 +240,14 @@ class GeneticExplainer:
                  selection: Callable = tournament_selection, crossover: Callable = uniform_crossover,
                  mutation: Callable = bit_flip_mutation, elitism: Callable = best_elitism,
                  chunk_size: int = 64, path: str = "istft", seed: int = 0):
-        if not hasattr(classifier, "stft_config") or not hasattr(classifier, "prepare"):
-            raise ValueError(
-                "GeneticExplainer needs a ClassifierAdapter; wrap a waveform->logits module "
-                "with ClassifierAdapter.from_module(module, sample_rate)."
-            )
-        if fill not in FILLS:
-            raise ValueError(f"Unknown fill {fill!r}; use one of {FILLS}.")
+        super().__init__(adapter)
         if population_size < 2 or not 0 <= elite < population_size:
             raise ValueError("Need population_size >= 2 and 0 <= elite < population_size.")
         if max_generations < 1 or max_evaluations < 1 or patience < 1:
             raise ValueError("max_generations, max_evaluations and patience must be >= 1.")
-        self.adapter = classifier
         self.components, self.n_time, self.n_bands = components, n_time, n_bands
         self.component_map = component_map
-        self.fill, self.path, self.chunk_size, self.seed = fill, path, chunk_size, seed
+        self.fill, self.path, self.chunk_size, self.seed = check_fill(fill), path, chunk_size, seed
         self.population_size, self.max_generations = population_size, max_generations
         self.max_evaluations = max_evaluations
         self.sparsity_weight, self.deletion_weight = sparsity_weight, deletion_weight
@@ -261,18 +265,6 @@ class GeneticExplainer:
         self.init, self.prune = init, prune
         self.selection, self.crossover = selection, crossover
         self.mutation, self.elitism = mutation, elitism
-
-    def settings(self) -> Dict:
-        """The configuration recorded in every explanation."""
-        keys = ("components", "n_time", "n_bands", "fill", "population_size", "max_generations",
-                "max_evaluations", "sparsity_weight", "deletion_weight", "elite", "patience",
-                "tol", "init_keep", "init", "prefix_sizes", "prune", "fitness_scale", "chunk_size", "path", "seed", "selection", "crossover",
-                "mutation", "elitism")
-        out = {k: getattr(self, k) for k in keys}
-        for k in ("selection", "crossover", "mutation", "elitism"):
-            fn = out[k]
-            out[k] = getattr(getattr(fn, "func", fn), "__name__", repr(fn))
-        return out
 
     # ---------------------------------------------------------------- search
     def _structured(self, num_genes: int) -> torch.Tensor:
@@ -328,7 +320,7 @@ class GeneticExplainer:
             value += self.deletion_weight * (self._scale(p_input, False) - self._scale(p_out, False))
         return value
 
-    def _prune(self, scorer: ComponentScorer, searches: List[_ClipSearch], p_input: torch.Tensor,
+    def _prune(self, scorer: PerturbationScorer, searches: List[_ClipSearch], p_input: torch.Tensor,
                num_genes: int):
         """Tries the best genome minus its ``j`` lowest-scored components, all clips in one batch."""
         cost = 2 if self.deletion_weight else 1
@@ -352,7 +344,7 @@ class GeneticExplainer:
             if fit >= searches[b].best_fitness:
                 searches[b].best_fitness, searches[b].best_genome = fit, g
 
-    def _score(self, scorer: ComponentScorer, searches: List[_ClipSearch], clips: List[int],
+    def _score(self, scorer: PerturbationScorer, searches: List[_ClipSearch], clips: List[int],
                genomes: List[torch.Tensor]) -> List[tuple]:
         """Evaluates (clip, genome) pairs in shared chunks and caches ``(p_in, p_out)``."""
         if not genomes:
@@ -364,7 +356,7 @@ class GeneticExplainer:
             searches[b].cache[_key(g)] = (pi, po)
         return list(zip(p_in, p_out))
 
-    def _evaluate(self, scorer: ComponentScorer, searches: List[_ClipSearch], p_input: torch.Tensor):
+    def _evaluate(self, scorer: PerturbationScorer, searches: List[_ClipSearch], p_input: torch.Tensor):
         """Fills ``fitness`` of every active clip, evaluating unseen genomes in shared chunks."""
         clips, genomes = [], []
         for b, s in enumerate(searches):
@@ -443,32 +435,13 @@ class GeneticExplainer:
         return torch.linalg.solve(gram, x.T @ y).float()
 
     @torch.no_grad()
-    def explain(self, wavs, wav_lens=None, target=None, sample_rate: Optional[int] = None) -> Explanation:
-        """Explains a batch of clips.
-
-        Arguments
-        ---------
-        wavs : torch.Tensor
-            ``[N]``, ``[B, N]`` or ``[B, N, channels]`` waveforms.
-        wav_lens : torch.Tensor, optional
-            Relative lengths ``[B]``.
-        target : None, int, list or class name
-            Class to explain (None: the predicted class).
-        sample_rate : int, optional
-            Rate of ``wavs`` when it differs from the classifier's.
-
-        Returns
-        -------
-        Explanation
-            Binary component masks; ``settings`` holds the configuration and
-            ``settings["per_clip"]`` each clip's genome, fitness, component
-            scores, generations and model evaluations.
-        """
-        start = time.perf_counter()
-        scorer, probs_input, num_genes = ComponentScorer.for_explainer(
-            self, wavs, wav_lens, target, sample_rate, self.chunk_size)
-        wavs, maps, target = scorer.wavs, scorer.maps, scorer.target
-        p_input = probs_input.gather(1, target[:, None]).squeeze(1).cpu()
+    def compute(self, wavs, wav_lens, target, probs) -> Attribution:
+        maps, num_genes = batch_component_maps(self.components, wav_lens, wavs.shape[1],
+                                               self.adapter.stft_config, self.n_time, self.n_bands,
+                                               self.component_map)
+        scorer = PerturbationScorer(self.adapter, wavs, wav_lens, target, maps, self.fill, self.path,
+                                    self.chunk_size, self.seed)
+        p_input = probs.gather(1, target[:, None]).squeeze(1).cpu()
         searches = [self._initial(num_genes) for _ in range(wavs.shape[0])]
         while not all(s.done for s in searches):
             self._evaluate(scorer, searches, p_input)
@@ -476,8 +449,7 @@ class GeneticExplainer:
         if self.prune:
             self._prune(scorer, searches, p_input, num_genes)
         genomes = torch.stack([s.best_genome for s in searches])  # (B, K)
-        mask = component_masks(genomes.to(maps.device), maps)
-        per_clip = [{
+        details = [{
             "genome": s.best_genome.int().tolist(),
             "num_selected": int(s.best_genome.sum()),
             "num_components": num_genes,
@@ -487,31 +459,26 @@ class GeneticExplainer:
             "generations": s.generations,
             "evaluations": int(scorer.evaluations[b]),
         } for b, s in enumerate(searches)]
-        settings = {**self.settings(), "num_components": num_genes, "per_clip": per_clip,
-                    "search_seconds": time.perf_counter() - start}
-        return explanation_with_fill(scorer, mask, probs_input, "genetic", settings)
+        return selection_attribution(genomes, maps, details)
 
 
-def explanation_with_fill(scorer: ComponentScorer, mask: torch.Tensor, probs_input: torch.Tensor,
-                          method: str, settings: Dict) -> Explanation:
-    """The :class:`Explanation` of binary masks, its audio built with the scorer's fill.
+def ranking_values(genome: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """Component values ``[K]`` that rank components for deletion / insertion
+    curves: the selected ones first, each group ordered by ``scores``.
 
-    With the zero fill this is :meth:`Explanation.from_mask`. With another
-    fill, the masked-in (masked-out) audio and probabilities are recomputed
-    with the removed bins replaced by the fill, so the explanation reports
-    what the search optimised; ``settings["fill"]`` records which.
+    >>> ranking_values(torch.tensor([1, 0, 1]), torch.tensor([0.0, 2.0, 1.0])).tolist()
+    [1.0, 0.5, 1.25]
     """
-    adapter, wavs, lens = scorer.adapter, scorer.wavs, scorer.wav_lens
-    exp = Explanation.from_mask(adapter, wavs, mask, lens, scorer.target, "linear", method,
-                                settings, probs_input=probs_input)
-    if scorer.fill_mag is None:
-        return exp
-    clips = torch.arange(wavs.shape[0], device=wavs.device)
-    mask = mask.to(wavs.device)
-    masked_in = scorer.waveforms(clips, mask)
-    masked_out = scorer.waveforms(clips, 1.0 - mask)
-    return dataclasses.replace(
-        exp, masked_in=masked_in.cpu(), masked_out=masked_out.cpu(),
-        probs_masked_in=adapter.probabilities(masked_in, lens).cpu(),
-        probs_masked_out=adapter.probabilities(masked_out, lens).cpu(),
-    )
+    scores = scores.double()
+    span = (scores.max() - scores.min()).clamp_min(1e-12)
+    return genome.double() + 0.5 * (scores - scores.min()) / span
+
+
+def selection_attribution(genomes: torch.Tensor, maps: torch.Tensor, details: List[Dict]) -> Attribution:
+    """The :class:`Attribution` of a component selection: binary masks of
+    ``genomes [B, K]`` on ``maps [B, T, F]``, and the importance of
+    :func:`ranking_values` (from ``details[b]["component_scores"]``)."""
+    values = torch.stack([ranking_values(genomes[b], torch.tensor(d["component_scores"]))
+                          for b, d in enumerate(details)])
+    masks = component_masks(genomes.to(maps.device), maps)
+    return Attribution(masks, component_importance(values, maps), details)

@@ -1,8 +1,15 @@
-"""Pretrained-style inference interfaces (``from_hparams`` with a folder or hub id)."""
+"""Pretrained-style inference interfaces (``from_hparams`` with a folder or hub id).
+
+* :class:`ExplainerInterface`: any registered explainer on a pretrained
+  classifier (:func:`export_explainer` writes its folder);
+* :class:`LMACInterpreter`: a trained L-MAC interpreter (:func:`export_interpreter`).
+"""
 
 import importlib
 
 _EXPORTS = {
+    "ExplainerInterface": "speechbrain_xai.inference.explainer",
+    "export_explainer": "speechbrain_xai.inference.explainer",
     "LMACInterpreter": "speechbrain_xai.inference.lmac",
     "export_interpreter": "speechbrain_xai.inference.lmac",
 }

@@ -48,75 +48,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def _hz_to_mel(hz: torch.Tensor) -> torch.Tensor:
-    return 2595.0 * torch.log10(1.0 + hz / 700.0)
-
-
-def frequency_positions(n_freq: int, sample_rate: int, freq_scale: str = "mel",
-                        f_min: float = 0.0, f_max: Optional[float] = None) -> torch.Tensor:
-    """Where each linear STFT bin lies on a feature map's frequency axis.
-
-    Returns ``grid_sample`` coordinates in ``[-1, 1]`` (``align_corners=False``
-    convention: -1 is the lower edge of the first feature bin, 1 the upper edge
-    of the last one). With ``freq_scale="mel"`` the feature axis is assumed to
-    be mel-spaced between ``f_min`` and ``f_max`` (SpeechBrain's ``Fbank``
-    uses the HTK formula, as here); with ``"linear"`` it is linear in Hz.
-
-    Arguments
-    ---------
-    n_freq : int
-        Number of STFT bins, ``n_fft // 2 + 1``.
-    sample_rate : int
-        Sample rate of the audio.
-    freq_scale : str
-        ``"mel"`` or ``"linear"``.
-    f_min, f_max : float
-        Frequency range of the feature axis (``f_max`` defaults to Nyquist).
-
-    Returns
-    -------
-    torch.Tensor
-        ``[n_freq]`` coordinates.
-
-    Example
-    -------
-    >>> pos = frequency_positions(5, 16000, "linear")
-    >>> [round(float(p), 2) for p in pos]
-    [-1.0, -0.5, 0.0, 0.5, 1.0]
-    """
-    f_max = sample_rate / 2 if f_max is None else f_max
-    hz = torch.linspace(0.0, sample_rate / 2, n_freq, dtype=torch.float64)
-    if freq_scale == "mel":
-        lo, hi = _hz_to_mel(torch.tensor(f_min)), _hz_to_mel(torch.tensor(float(f_max)))
-        unit = (_hz_to_mel(hz) - lo) / (hi - lo)
-    elif freq_scale == "linear":
-        unit = (hz - f_min) / (f_max - f_min)
-    else:
-        raise ValueError(f"Unknown freq_scale {freq_scale!r}; use 'mel' or 'linear'.")
-    return (2.0 * unit.clamp(0.0, 1.0) - 1.0).float()
-
-
-def to_grid(maps: torch.Tensor, num_frames: int, freq_pos: torch.Tensor) -> torch.Tensor:
-    """Resamples maps ``[B, C, T', F']`` onto ``num_frames`` frames and the
-    frequency positions ``freq_pos`` (see :func:`frequency_positions`).
-
-    Time is stretched linearly (the map's frames span the whole input).
-    Returns ``[B, C, num_frames, len(freq_pos)]``.
-
-    Example
-    -------
-    >>> out = to_grid(torch.ones(1, 3, 4, 2), 10, torch.linspace(-1, 1, 7))
-    >>> out.shape, bool(torch.allclose(out, torch.ones(1)))
-    (torch.Size([1, 3, 10, 7]), True)
-    """
-    batch = maps.shape[0]
-    t = (torch.arange(num_frames, device=maps.device, dtype=maps.dtype) + 0.5) / num_frames * 2 - 1
-    f = freq_pos.to(device=maps.device, dtype=maps.dtype)
-    # grid_sample wants (x, y) = (width = frequency, height = time)
-    grid = torch.stack(torch.meshgrid(t, f, indexing="ij")[::-1], dim=-1)  # (T, F, 2)
-    grid = grid.unsqueeze(0).expand(batch, -1, -1, -1)
-    return F.grid_sample(maps, grid, mode="bilinear", padding_mode="border", align_corners=False)
+from speechbrain_xai.frontends import frequency_positions
+from speechbrain_xai.stft import to_grid
 
 
 def log_magnitude(spec: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:

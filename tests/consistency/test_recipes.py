@@ -31,6 +31,21 @@ def top_level_keys(path):
         return [m.group(1) for m in re.finditer(r"^([A-Za-z_][\w]*):", f.read(), re.M)]
 
 
+def library_keys(code):
+    """Keys read by the library functions and classes a recipe imports
+    (those marked with speechbrain_xai.hparams.reads_hparams)."""
+    import importlib
+
+    keys = set()
+    pattern = r"from (speechbrain_xai[\w.]*) import (?:\(([^)]*)\)|([\w, ]+))"
+    for module, grouped, plain in re.findall(pattern, code):
+        names = grouped or plain
+        mod = importlib.import_module(module)
+        for name in re.findall(r"\w+", names):
+            keys |= set(getattr(getattr(mod, name, None), "hparams_keys", ()))
+    return keys
+
+
 @pytest.mark.parametrize("hparams", all_recipe_hparams())
 def test_every_yaml_key_is_used(hparams):
     path = os.path.join(ROOT, hparams)
@@ -40,17 +55,11 @@ def test_every_yaml_key_is_used(hparams):
     # recipes that run another recipe's code (ESC50 -> VocalMix) use its keys too
     for name in set(re.findall(r"""load_vocalmix_script\(["'](\w+)["']\)""", code)):
         code += open(os.path.join(ROOT, "recipes", "VocalMix", "interpret", name + ".py")).read()
-    from speechbrain_xai.data.vocalmix import RECIPE_HPARAMS  # read by prepare_vocalmix_from_hparams
-
-    uses_vocalmix = "prepare_vocalmix_from_hparams" in code
-    from speechbrain_xai.explainers.gan_training import GANBrain  # reads its hparams itself
-
-    brain_keys = set(GANBrain.REQUIRED_HPARAMS + GANBrain.OPTIONAL_HPARAMS) if "GANBrain(" in code else set()
+    read_by_library = library_keys(code)
     unused = [
         key for key in top_level_keys(path)
         if not key.startswith("__")
-        and not (uses_vocalmix and key in RECIPE_HPARAMS)
-        and key not in brain_keys
+        and key not in read_by_library
         and f"<{key}>" not in text and f"<{key}." not in text
         and not re.search(rf"""(\[["']{key}["']\]|hparams\.{key}\b|["']{key}["'])""", code)
     ]

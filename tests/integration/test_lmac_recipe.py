@@ -18,11 +18,13 @@ def row_for(task):
 
 
 RELOAD = """
-import csv, json, sys, torch
+import csv, glob, json, os, sys
+import numpy as np, torch
 from speechbrain_xai.inference import LMACInterpreter
-folder, savedir, manifest, data_root = sys.argv[1:5]
+folder, savedir, manifest, data_root, masks_folder = sys.argv[1:6]
 interp = LMACInterpreter.from_hparams(folder, savedir=savedir)
-reference = torch.load(folder + "/../reference_masks.pt")
+reference = {os.path.basename(p)[:-len("_mask.npy")]: torch.from_numpy(np.load(p))
+             for p in glob.glob(os.path.join(masks_folder, "*_mask.npy"))}
 wav_of = {r["ID"]: r["wav"].replace("$data_root", data_root) for r in csv.DictReader(open(manifest))}
 worst, labels = 0.0, []
 for clip_id, expected in reference.items():
@@ -31,27 +33,31 @@ for clip_id, expected in reference.items():
     labels.append(label)
 wavs = torch.stack([interp.load_audio(wav_of[i]) for i in reference])
 masks, audio, batch_labels = interp(wavs)
+exp = interp.explain_batch(wavs)
 print(json.dumps({"worst": worst, "n": len(reference), "labels": labels, "batch_labels": batch_labels,
-                  "shapes": [list(masks.shape), list(audio.shape)]}))
+                  "shapes": [list(masks.shape), list(audio.shape)],
+                  "explain_worst": float((exp.mask - masks).abs().max()), "method": exp.method}))
 """
 
 
-def test_vocalmix_lmac_debug_and_exported_interpreter_reproduces_masks(debug_classifier, tmp_path):
-    out = tmp_path / "out"
-    run_recipe(row_for("VocalMix/interpret"), debug_classifier["data_folder"], out,
-               extra=["--classifier_source", debug_classifier["pretrained"],
-                      "--manifest_folder", str(tmp_path / "manifests")])
+def test_vocalmix_lmac_debug_and_exported_interpreter_reproduces_masks(debug_interpreter, debug_classifier,
+                                                                          tmp_path):
+    out = debug_interpreter["output"]
     results = json.loads((out / "results.json").read_text())
     methods = set(results["results"]["in_domain"])
     assert {"L-MAC", "saliency", "integrated_gradients", "smoothgrad", "gradcam", "all_ones",
-            "random"} <= methods
+            "random"} == methods
     assert set(results["results"]) == {"in_domain", "mixture", "speech_like", "white_noise"}
+    for entry in results["results"]["in_domain"].values():
+        assert {"AG", "FF", "deletion_auc", "insertion_auc", "seconds_per_clip"} <= set(entry)
     assert results["decoder_parameters"] > 0 and results["epochs"] >= 1
+    assert "L-MAC" in (out / "results.md").read_text()
     assert len(list((out / "save").glob("CKPT*"))) <= 2  # keeps the best few only
-    # a fresh process loads the exported folder and reproduces the masks of the run
+    # a fresh process loads the exported folder and reproduces the in-domain masks of the run
+    masks_folder = out / "explanations" / "in_domain" / "L-MAC"
     proc = subprocess.run(
         [sys.executable, "-c", RELOAD, str(out / "interpreter"), str(tmp_path / "savedir"),
-         str(tmp_path / "manifests" / "test.csv"), debug_classifier["data_folder"]],
+         debug_interpreter["manifests"]["test"], debug_classifier["data_folder"], str(masks_folder)],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -59,6 +65,7 @@ def test_vocalmix_lmac_debug_and_exported_interpreter_reproduces_masks(debug_cla
     assert report["n"] >= 1 and report["worst"] < 1e-4
     assert report["labels"] == report["batch_labels"]
     assert report["shapes"][0][0] == report["n"] == report["shapes"][1][0]
+    assert report["explain_worst"] < 1e-5 and report["method"] == "lmac"
 
 
 def make_esc50_standin(root, clips_per_fold=1, sample_rate=44100):
@@ -85,8 +92,7 @@ def make_esc50_standin(root, clips_per_fold=1, sample_rate=44100):
 
 
 def test_esc50_prepare_and_lmac_debug_on_a_standin(debug_classifier, tmp_path):
-    sys.path.insert(0, str(ROOT) + "/recipes/ESC50/interpret")
-    from esc50_prepare import prepare_esc50
+    from speechbrain_xai.data.esc50 import prepare_esc50
 
     data = tmp_path / "esc"
     make_esc50_standin(data / "ESC-50-master")

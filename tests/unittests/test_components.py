@@ -5,18 +5,16 @@ import torch
 
 from speechbrain_xai.adapter import ClassifierAdapter
 from speechbrain_xai.components import (
-    ComponentScorer,
+    PerturbationScorer,
     batch_component_maps,
     check_component_map,
     component_importance,
     component_masks,
-    fill_magnitude,
     mel_band_of_bins,
-    perturbed_spectrum,
     time_frequency_grid,
     time_segments,
 )
-from speechbrain_xai.stft import STFTConfig, apply_mask
+from speechbrain_xai.stft import STFTConfig, apply_mask, fill_magnitude, istft, perturbed_spectrum
 
 CFG = STFTConfig(sample_rate=16000)
 
@@ -108,23 +106,28 @@ def test_scorer_chunks_agree_and_count_evaluations(tiny_adapter, fill):
     target = torch.tensor([0, 2])
     genomes = torch.rand(5, k) > 0.5
     clips = torch.tensor([0, 1, 1, 0, 1])
-    big = ComponentScorer(tiny_adapter, wavs, lens, maps, target, fill, chunk_size=64)
-    small = ComponentScorer(tiny_adapter, wavs, lens, maps, target, fill, chunk_size=2)
+    big = PerturbationScorer(tiny_adapter, wavs, lens, target, maps, fill, chunk_size=64)
+    small = PerturbationScorer(tiny_adapter, wavs, lens, target, maps, fill, chunk_size=2)
     p_big, p_small = big.score(clips, genomes), small.score(clips, genomes)
     assert torch.allclose(p_big, p_small, atol=1e-5)
     assert big.evaluations.tolist() == [2, 3]
     # the score is the target probability of the listenable perturbed audio
     masks = component_masks(genomes[:1], maps[0])
-    wav = big.waveforms(torch.tensor([0]), masks)
+    wav = istft(big.perturbed(torch.tensor([0]), masks), tiny_adapter.stft_config, 8000)
     assert torch.allclose(tiny_adapter.probabilities(wav)[0, 0], p_big[0], atol=1e-5)
     # the feature path is close to the listenable path on the adapter's own grid
-    feats = ComponentScorer(tiny_adapter, wavs, lens, maps, target, fill, path="features")
+    feats = PerturbationScorer(tiny_adapter, wavs, lens, target, maps, fill, path="features")
     assert feats.score(clips, genomes).shape == (5,)
+    # plain masks need no component map
+    plain = PerturbationScorer(tiny_adapter, wavs, lens, target, fill=fill)
+    assert torch.allclose(plain.score_masks(clips[:1], masks), p_big[:1], atol=1e-6)
+    with pytest.raises(ValueError, match="component_maps"):
+        plain.score(clips, genomes)
 
 
 def test_scorer_refuses_a_missing_feature_path():
     adapter = ClassifierAdapter.from_module(torch.nn.Linear(4000, 2), sample_rate=16000)
     maps, _ = batch_component_maps("time", torch.ones(1), 4000, adapter.stft_config, n_time=4)
     with pytest.raises(ValueError, match="feature path"):
-        ComponentScorer(adapter, torch.randn(1, 4000), torch.ones(1), maps, torch.zeros(1).long(),
-                        path="features")
+        PerturbationScorer(adapter, torch.randn(1, 4000), torch.ones(1), torch.zeros(1).long(),
+                           maps, path="features")

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from speechbrain_xai.lobes.decoders import (
-    MaskDecoder, count_parameters, frequency_positions, log_magnitude, to_grid,
-)
+from speechbrain_xai.frontends import frequency_positions
+from speechbrain_xai.lobes.decoders import MaskDecoder, count_parameters, log_magnitude
+from speechbrain_xai.stft import to_grid
 
 
 def test_mask_shape_range_and_any_length():

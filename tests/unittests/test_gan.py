@@ -93,13 +93,13 @@ def test_embedding_frechet_distance_and_untrained_copy(tiny_adapter):
 def test_mel_inversion_reproduces_the_mel_spectrogram():
     from speechbrain.lobes.features import Fbank
 
-    from speechbrain_xai.audio_synthesis import mel_to_audio
+    from speechbrain_xai.frontends import EncoderPipeline
 
     fbank = Fbank(n_mels=40)
     t = torch.arange(8000) / 16000
     wav = (0.3 * torch.sin(2 * torch.pi * 440 * t) + 0.2 * torch.sin(2 * torch.pi * 1320 * t))[None]
     feats = fbank(wav)
-    back = mel_to_audio(feats, fbank, n_iter=32)
+    back = EncoderPipeline(fbank, None, None).features_to_audio(feats, n_iter=32)
     assert back.shape == wav.shape
     loud = feats > feats.max() - 40  # bins well above the top_db floor
     loud[:, :3] = loud[:, -3:] = False  # away from the edges
@@ -113,8 +113,8 @@ def test_spectrogram_pipeline_features_render_back_to_audio(use_melspectra, spec
     """CNN14-on-ESC-50 front-end (AudioClassifier layout): dB mel of |X| (or log1p)."""
     from speechbrain.processing.features import STFT, Filterbank
 
-    from speechbrain_xai.adapter import ClassifierAdapter, SpectrogramPipeline
-    from speechbrain_xai.audio_synthesis import features_to_audio
+    from speechbrain_xai.adapter import ClassifierAdapter
+    from speechbrain_xai.frontends import SpectrogramPipeline
 
     pipeline = SpectrogramPipeline(
         STFT(sample_rate=16000, n_fft=1024, hop_length=11.6099, win_length=23.2199),
@@ -132,7 +132,7 @@ def test_spectrogram_pipeline_features_render_back_to_audio(use_melspectra, spec
             feats = 10 * torch.log10(torch.expm1(feats).clamp_min(1e-10))
         return feats / spec_mag_power
 
-    back = features_to_audio(adapter, adapter.features(wav), n_iter=32, length=wav.shape[1])
+    back = adapter.features_to_audio(adapter.features(wav), n_iter=32, length=wav.shape[1])
     assert back.shape == wav.shape
     ref = db(wav)
     loud = ref > ref.max() - 40

@@ -65,7 +65,7 @@ def test_operators_shapes_and_determinism():
 
 def test_finds_the_planted_component(detector):
     exp = small_ga(detector).explain(planted_clips(1))
-    info = exp.settings["per_clip"][0]
+    info = exp.details[0]
     # component 1 = first time segment x second mel band (about 0.6-1.8 kHz)
     assert info["genome"][1] == 1
     assert info["num_selected"] <= 4
@@ -83,11 +83,11 @@ def test_same_seed_same_explanation_and_batched_equals_unbatched(detector):
     first = small_ga(detector, **ga).explain(wavs)
     again = small_ga(detector, **ga).explain(wavs)
     assert torch.equal(first.mask, again.mask)
-    assert first.settings["per_clip"] == again.settings["per_clip"]
+    assert first.details == again.details
     for i in range(2):
         alone = small_ga(detector, chunk_size=5, **ga).explain(wavs[i:i + 1])
         assert torch.equal(alone.mask[0], first.mask[i])
-        assert alone.settings["per_clip"][0]["genome"] == first.settings["per_clip"][i]["genome"]
+        assert alone.details[0]["genome"] == first.details[i]["genome"]
 
 
 def test_batched_equals_unbatched_on_a_speechbrain_classifier(tiny_adapter):
@@ -103,13 +103,13 @@ def test_batched_equals_unbatched_on_a_speechbrain_classifier(tiny_adapter):
 
 def test_budget_early_stop_and_deletion_term(detector):
     exp = small_ga(detector, max_evaluations=15, max_generations=50, prune=4).explain(planted_clips(1))
-    assert exp.settings["per_clip"][0]["evaluations"] <= 15
+    assert exp.details[0]["evaluations"] <= 15
     exp = small_ga(detector, max_evaluations=1000, max_generations=50, patience=2).explain(planted_clips(1))
-    info = exp.settings["per_clip"][0]
+    info = exp.details[0]
     assert info["generations"] < 50  # stopped on the plateau
     # deletion term: two evaluations (kept and removed) per genome, still within budget
     exp = small_ga(detector, deletion_weight=1.0, max_evaluations=40).explain(planted_clips(1))
-    info = exp.settings["per_clip"][0]
+    info = exp.details[0]
     assert info["evaluations"] <= 40 and info["evaluations"] % 2 == 0
 
 
@@ -128,7 +128,7 @@ def test_user_component_map_and_errors(detector):
     cmap = torch.zeros(frames, detector.stft_config.n_freq, dtype=torch.long)
     cmap[: frames // 4, 25:50] = 1
     exp = small_ga(detector, components="map", component_map=cmap, deletion_weight=0.0).explain(planted_clips(1))
-    assert exp.settings["per_clip"][0]["genome"] == [0, 1]
+    assert exp.details[0]["genome"] == [0, 1]
     with pytest.raises(ValueError, match="ClassifierAdapter"):
         G.GeneticExplainer(torch.nn.Linear(3, 2))
     with pytest.raises(ValueError, match="fill"):
@@ -140,20 +140,21 @@ def test_user_component_map_and_errors(detector):
 def test_lime_baseline_on_the_same_components(detector):
     from speechbrain_xai.explainers.lime_baseline import LimeExplainer
 
-    lime = LimeExplainer(detector, n_time=4, n_bands=4, num_samples=120, batch_size=32, seed=0)
-    exp = lime.explain(planted_clips(1), num_selected=2)
-    info = exp.settings["per_clip"][0]
+    lime = LimeExplainer(detector, n_time=4, n_bands=4, num_samples=120, batch_size=32,
+                         num_selected=2, seed=0)
+    exp = lime.explain(planted_clips(1))
+    info = exp.details[0]
     assert info["evaluations"] == 120 and info["num_selected"] == 2
     assert info["genome"][1] == 1 and info["component_scores"][1] == max(info["component_scores"])
-    again = lime.explain(planted_clips(1), num_selected=2)
-    assert again.settings["per_clip"][0]["component_scores"] == info["component_scores"]
+    again = lime.explain(planted_clips(1))
+    assert again.details[0]["component_scores"] == info["component_scores"]
 
 
 def test_ranked_init_is_deterministic_and_ranks_the_planted_component(detector):
     wavs = planted_clips(1)
     # the first generation (all-ones, each segment, each band) does not depend on the seed
     first = [small_ga(detector, seed=s, max_generations=1, prune=0).explain(wavs) for s in (0, 7)]
-    assert first[0].settings["per_clip"][0]["genome"] == first[1].settings["per_clip"][0]["genome"]
+    assert first[0].details[0]["genome"] == first[1].details[0]["genome"]
     ga = small_ga(detector, max_generations=1, prune=0)
     search = ga._initial(16)
     assert search.population.shape == (1 + 4 + 4, 16) and bool(search.population[0].all())
@@ -170,7 +171,7 @@ def test_fitness_scales_and_bad_settings(detector):
     for scale in G.FITNESS_SCALES:
         exp = small_ga(detector, fitness_scale=scale, max_evaluations=30, prune=4).explain(planted_clips(1))
         assert exp.settings["fitness_scale"] == scale
-        assert exp.settings["per_clip"][0]["genome"][1] == 1
+        assert exp.details[0]["genome"][1] == 1
     with pytest.raises(ValueError, match="fitness_scale"):
         small_ga(detector, fitness_scale="logit")
     with pytest.raises(ValueError, match="init"):

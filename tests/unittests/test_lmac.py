@@ -1,10 +1,8 @@
 import pytest
 import torch
 
-from speechbrain_xai.explainers.lmac import (
-    ExplainerEvaluation, contaminate, decode_masks, guided_loss, lmac_loss, scale_to_snr,
-    speech_like_noise, total_variation,
-)
+from speechbrain_xai.contamination import contaminate, scale_to_snr, speech_like_noise
+from speechbrain_xai.explainers.lmac import decode_masks, guided_loss, lmac_loss, total_variation
 from speechbrain_xai.lobes.decoders import MaskDecoder
 
 LAYERS = ["embedding_model.blocks.0", "embedding_model.blocks.1"]
@@ -87,17 +85,6 @@ def test_scale_to_snr_silent_signal_gives_silent_noise():
     assert float(out.abs().max()) < 1e-3
 
 
-def test_evaluation_table_lists_methods_and_ground_truth(tmp_path):
-    ev = ExplainerEvaluation()
-    ev.add("in_domain", "L-MAC", {"AG": torch.tensor([10.0, 20.0]), "FF": torch.tensor([0.1, 0.3])})
-    ev.add("in_domain", "L-MAC", {"oracle_auc": torch.tensor([0.9, float("nan")])})
-    summary = ev.summary()["in_domain"]["L-MAC"]
-    assert summary["AG"] == pytest.approx(15.0) and summary["oracle_auc"] == pytest.approx(0.9)
-    assert summary["n_gt"] == 2
-    table = ev.write(str(tmp_path))
-    assert "L-MAC" in table and (tmp_path / "results.json").is_file()
-
-
 def test_interpreter_resamples_downmixes_and_matches_batch(tiny_modules, tmp_path):
     import numpy as np
     import soundfile as sf
@@ -116,4 +103,5 @@ def test_interpreter_resamples_downmixes_and_matches_batch(tiny_modules, tmp_pat
     masks, audio, labels = interp(torch.stack([wav, wav]))
     assert torch.allclose(masks[0], mask, atol=1e-5) and labels == [label, label]
     exp = interp.explain_batch(wav.unsqueeze(0))
-    assert exp.method == "L-MAC" and torch.allclose(exp.mask[0], mask, atol=1e-5)
+    assert exp.method == "lmac" and torch.allclose(exp.mask[0], mask, atol=1e-5)
+    assert exp.settings["layers"] == LAYERS and exp.settings["decoder"]["hidden"] == 4

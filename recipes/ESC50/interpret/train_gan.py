@@ -5,7 +5,7 @@ The ESC-50 configuration of GAN-based activation maximisation (step 1 of 2;
 ``am_search.py`` is step 2). The GAN learns excerpts of ``excerpt_frames`` x
 ``n_mels`` frames of the explained classifier's own features (CNN14 on ESC-50:
 the dB mel filterbank of ``|STFT|``, 80 bands, 11.6 ms hop), cut from the
-training folds. Data: ``esc50_prepare`` (folds 1-3 train, 4 valid, 5 test).
+training folds. Data: ``speechbrain_xai.data.esc50`` (folds 1-3 train, 4 valid, 5 test).
 The training loop and the sample-quality report (``GANBrain``: Fréchet
 distance in the classifier's embedding space, generated vs real, real vs real,
 untrained generator vs real) are the VocalMix recipe's; only the data differ.
@@ -25,7 +25,7 @@ from speechbrain.utils.logger import get_logger
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esc50_prepare import esc50_datasets, find_esc50_root, prepare_esc50_from_hparams  # noqa: E402
+from speechbrain_xai.data.esc50 import esc50_datasets, find_esc50_root, prepare_esc50_from_hparams  # noqa: E402
 from vocalmix_code import load_vocalmix_script  # noqa: E402
 
 logger = get_logger(__name__)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_xai.adapter import call_with_lengths
+from speechbrain_xai.frontends import call_with_lengths
 from speechbrain_xai.data.vocalmix import prepare_vocalmix_from_hparams
 from speechbrain_xai.export import export_pretrained
 

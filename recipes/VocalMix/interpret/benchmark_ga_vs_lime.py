@@ -13,8 +13,8 @@ GA selected for that clip (equal explanation size).
 Reported per method: wall time (the whole ``explain`` call, every clip),
 model evaluations per clip, target probability on the masked-in input,
 deletion and insertion AUC (components removed / inserted in the order of
-``genetic_brain.ranking_values``: selected first, then by the method's
-component scores), agreement with the oracle voice mask (ROC AUC of the mask
+``genetic.ranking_values``: selected first, then by the method's component
+scores), agreement with the oracle voice mask (ROC AUC of the mask
 against the ideal binary mask of the voice stem, IoU, energy precision), and
 stability over ``--seeds`` seeds (mean pairwise Jaccard overlap of the
 selected components per clip). The speed ratio is LIME's wall time over the
@@ -36,8 +36,8 @@ import speechbrain as sb
 import torch
 
 from speechbrain_xai.adapter import ClassifierAdapter
+from speechbrain_xai.brains.harness import explanation_scores
 from speechbrain_xai.explainers.genetic import GeneticExplainer
-from speechbrain_xai.explainers.genetic_brain import search_metrics
 from speechbrain_xai.explainers.lime_baseline import LimeExplainer
 
 
@@ -70,8 +70,30 @@ def jaccard_stability(genomes):
     return sum(per_clip) / len(per_clip)
 
 
-def genomes_of(exp):
-    return torch.tensor([c["genome"] for c in exp.settings["per_clip"]])
+def genomes_of(exps):
+    return torch.tensor([c["genome"] for exp in exps for c in exp.details])
+
+
+def lime_per_clip(adapter, wavs, k_sel, args, seed, batch):
+    """LIME one clip at a time (as LIME works), keeping ``k_sel[b]`` components of clip ``b``."""
+    common = dict(n_time=args.n_time, n_bands=args.n_bands, fill=args.fill)
+    return [LimeExplainer(adapter, num_samples=args.lime_samples, batch_size=batch, seed=seed,
+                          num_selected=k, **common).explain(wavs[b:b + 1], target=args.target)
+            for b, k in enumerate(k_sel)]
+
+
+def mean_scores(adapter, exps, voice, background, args):
+    """Metric means over clips (each explanation scored with its own clips' stems)."""
+    parts, start = [], 0
+    for exp in exps:
+        stop = start + len(exp)
+        parts.append(explanation_scores(adapter, exp, args.curve_steps,
+                                        (voice[start:stop], background[start:stop]),
+                                        oracle_class=args.target, chunk_size=args.chunk))
+        start = stop
+    merged = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+    merged["num_selected"] = torch.tensor([float(d["num_selected"]) for e in exps for d in e.details])
+    return {k: float(v[~torch.isnan(v)].mean()) for k, v in merged.items()}
 
 
 def timed(fn):
@@ -91,23 +113,19 @@ def ga_settings(args):
 def compare(name, adapter, clips, args):
     """Table rows of GA and LIME on the same clips; returns them and the GA's sizes."""
     wavs, voice, background = clips
-    common = dict(n_time=args.n_time, n_bands=args.n_bands, fill=args.fill)
     adapter(wavs[:2])  # warm-up
     rows = {}
     ga = GeneticExplainer(adapter, seed=0, **ga_settings(args))
     ga_exp, ga_time = timed(lambda: ga.explain(wavs, target=args.target))
-    k_sel = [c["num_selected"] for c in ga_exp.settings["per_clip"]]
-    rows["GA"] = (ga, ga_exp, ga_time)
+    k_sel = [c["num_selected"] for c in ga_exp.details]
+    rows["GA"] = ([ga_exp], ga_time)
     batches = [("LIME", 10)] + ([(f"LIME (chunk {args.chunk})", args.chunk)] if args.lime_chunk_row else [])
     for label, batch in batches:
-        lime = LimeExplainer(adapter, num_samples=args.lime_samples, batch_size=batch, seed=0, **common)
-        exp, seconds = timed(lambda: lime.explain(wavs, target=args.target, num_selected=k_sel))
-        rows[label] = (lime, exp, seconds)
-    lime_time = rows["LIME"][2]
+        rows[label] = timed(lambda: lime_per_clip(adapter, wavs, k_sel, args, 0, batch))
+    lime_time = rows["LIME"][1]
     lines = []
-    for label, (explainer, exp, seconds) in rows.items():
-        m = search_metrics(explainer, exp, args.curve_steps, voice, background, chunk_size=args.chunk)
-        mean = {k: float(v[~torch.isnan(v)].mean()) for k, v in m.items()}
+    for label, (exps, seconds) in rows.items():
+        mean = mean_scores(adapter, exps, voice, background, args)
         lines.append(
             f"| {name} | {label} | {seconds:.1f} | {seconds / len(wavs):.2f} | {mean['evaluations']:.0f} | "
             f"{mean['num_selected']:.1f} | {mean['p_masked_in']:.4f} | {mean['p_masked_out']:.4f} | "
@@ -120,12 +138,9 @@ def compare(name, adapter, clips, args):
 
 def stability(adapter, wavs, k_sel, args):
     """Mean pairwise Jaccard of the selected components over seeds, GA and LIME (same k)."""
-    common = dict(n_time=args.n_time, n_bands=args.n_bands, fill=args.fill)
-    ga_sets = [genomes_of(GeneticExplainer(adapter, seed=s, **ga_settings(args)).explain(wavs, target=args.target))
-               for s in range(args.seeds)]
-    lime_sets = [genomes_of(LimeExplainer(adapter, num_samples=args.lime_samples, batch_size=args.chunk,
-                                          seed=s, **common).explain(wavs, target=args.target,
-                                                                    num_selected=k_sel))
+    ga_sets = [genomes_of([GeneticExplainer(adapter, seed=s, **ga_settings(args)).explain(
+        wavs, target=args.target)]) for s in range(args.seeds)]
+    lime_sets = [genomes_of(lime_per_clip(adapter, wavs, k_sel, args, s, args.chunk))
                  for s in range(args.lime_seeds)]
     mean_k = lambda sets: sum(float(g.sum()) for g in sets) / (len(sets) * len(wavs))  # noqa: E731
     return jaccard_stability(ga_sets), mean_k(ga_sets), jaccard_stability(lime_sets)
@@ -193,7 +208,7 @@ def main():
         if args.stability_only:  # LIME keeps as many components as the GA's seed-0 run
             first = GeneticExplainer(adapter, seed=0, **ga_settings(args))
             first = first.explain(clips[0][: args.stability_clips], target=args.target)
-            sizes.append([c["num_selected"] for c in first.settings["per_clip"]])
+            sizes.append([c["num_selected"] for c in first.details])
             continue
         lines, k_sel = compare(name, adapter, clips, args)
         sizes.append(k_sel)

@@ -75,11 +75,11 @@ def main():
         adapter(wavs, lens)
 
     def masks():
-        decode_masks(adapter, decoder, interp.layers, wavs, lens)
+        decode_masks(adapter, decoder, interp.explainer.layers, wavs, lens)
 
     def masks_and_audio():
-        mask, _, spec = decode_masks(adapter, decoder, interp.layers, wavs, lens)
-        istft(apply_mask(spec, mask, interp.mask_mode), adapter.stft_config, wavs.shape[1])
+        mask, _, spec = decode_masks(adapter, decoder, interp.explainer.layers, wavs, lens)
+        istft(apply_mask(spec, mask, interp.explainer.mask_mode), adapter.stft_config, wavs.shape[1])
 
     with torch.no_grad():
         base = timed(classify, args.repeats)

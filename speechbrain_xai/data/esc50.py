@@ -13,26 +13,27 @@ When ``meta/esc50.csv`` is missing and ``download=True``, the official archive
 is downloaded and unpacked into ``data_folder``. Without a network a clear
 error says how to get the data by hand.
 
-Example
--------
-python recipes/ESC50/interpret/esc50_prepare.py data/ESC50
+From the command line::
+
+    python -m speechbrain_xai.data.esc50 data/ESC50
 """
 
 import argparse
 import csv
 import os
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
 from typing import Dict, Optional, Sequence
 
 import soundfile as sf
-import speechbrain as sb
-import torchaudio.functional as AF
 from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
+
+from speechbrain_xai.data.datasets import audio_dataset
+from speechbrain_xai.files import atomic_open
+from speechbrain_xai.hparams import reads_hparams
 
 logger = get_logger(__name__)
 
@@ -60,9 +61,8 @@ def download_esc50(data_folder: str, url: str = ESC50_URL, timeout: float = 30.0
     try:
         logger.info("Downloading ESC-50 from %s (about 600 MB)...", url)
         with urllib.request.urlopen(url, timeout=timeout) as response, \
-                tempfile.NamedTemporaryFile(dir=data_folder, delete=False) as tmp:
-            shutil.copyfileobj(response, tmp)
-        os.replace(tmp.name, archive)
+                atomic_open(archive, "wb") as out:
+            shutil.copyfileobj(response, out)
     except (urllib.error.URLError, OSError) as err:
         raise RuntimeError(
             f"ESC-50 is not in {data_folder!r} and could not be downloaded ({err}). "
@@ -140,17 +140,16 @@ def prepare_esc50(data_folder: str, save_folder: str, train_folds: Sequence[int]
         if not rows[split]:
             raise ValueError(f"No ESC-50 clips in the {split} folds {sorted(folds[split])}.")
         csvs[split] = os.path.join(save_folder, f"{split}.csv")
-        tmp = csvs[split] + ".tmp"
-        with open(tmp, "w", newline="") as f:
+        with atomic_open(csvs[split], "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[split][0]))
             writer.writeheader()
             writer.writerows(rows[split])
-        os.replace(tmp, csvs[split])
     logger.info("ESC-50 manifests (%s) in %s",
                 ", ".join(f"{s}: {len(rows[s])}" for s in SPLITS), save_folder)
     return csvs
 
 
+@reads_hparams("data_folder", "save_folder", "train_folds", "valid_folds", "test_folds", "download")
 def prepare_esc50_from_hparams(hparams: Dict) -> Dict[str, str]:
     """:func:`prepare_esc50` on the main process, with a recipe's hyperparameters.
 
@@ -185,24 +184,8 @@ def esc50_datasets(manifests: Dict[str, str], data_root: str, sample_rate: int) 
         The classifier's rate.
     """
 
-    @sb.utils.data_pipeline.takes("wav")
-    @sb.utils.data_pipeline.provides("sig")
-    def audio_pipeline(wav):
-        info = sb.dataio.dataio.read_audio_info(wav)
-        sig = sb.dataio.dataio.read_audio(wav)
-        if sig.dim() == 2:
-            sig = sig.mean(dim=1)
-        if info.sample_rate != sample_rate:
-            sig = AF.resample(sig, info.sample_rate, sample_rate)
-        return sig
-
-    return {
-        split: sb.dataio.dataset.DynamicItemDataset.from_csv(
-            csv_path=csv_path, replacements={"data_root": data_root},
-            dynamic_items=[audio_pipeline], output_keys=["id", "sig", "label"],
-        )
-        for split, csv_path in manifests.items()
-    }
+    return {split: audio_dataset(csv_path, data_root, sample_rate, extra_keys=["label"])
+            for split, csv_path in manifests.items()}
 
 
 if __name__ == "__main__":

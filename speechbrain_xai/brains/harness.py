@@ -1,0 +1,422 @@
+"""The one evaluation harness: any registered explainers, any SpeechBrain dataset, one table.
+
+:class:`ExplainerEvaluationBrain` runs a dict of explainers (instances, or
+registry names with options) over a ``DynamicItemDataset`` through
+``Brain.evaluate()`` and SpeechBrain's data loaders, in one or more
+*conditions* (the clean clips, or clips mixed with interference:
+:func:`speechbrain_xai.contamination.contaminate`), and scores every
+explanation the same way:
+
+* faithfulness as in the L-MAC paper (AI, AD, AG, FF, Fid-In, SPS, COMP) from
+  :meth:`Explanation.metrics`, with the masked-in / masked-out probabilities;
+* deletion and insertion AUC: the explanation's ``importance`` (the mask, or
+  the ranking of whole components for component methods) removes / inserts
+  bins in ``curve_steps`` steps, with the method's fill, through the listenable
+  ISTFT path;
+* agreement with the oracle mask where ground truth exists (the batch has
+  ``source_sig``, the clip's source of ``oracle_class``, and
+  ``background_sig``, the rest; the interference of a condition counts as
+  background): ROC AUC, IoU, energy precision / recall, on clips whose target
+  is ``oracle_class`` and whose source is not silent;
+* seconds per clip (the ``explain`` call, batched).
+
+It writes ``results.md`` (one row per condition and method), ``results.json``
+(means, standard deviations and counts) and ``per_clip.csv``. With
+``save_explanations`` each explanation is also saved (wav + npy + png + json
+per clip, :meth:`Explanation.save`); a rerun then skips the clips already
+saved (a killed run resumes) and reads their rows back.
+
+:func:`evaluate_explainers` builds the Brain and runs it: what recipes and the
+command line call.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from typing import Dict, List, Mapping, Optional, Sequence, Union
+
+import speechbrain as sb
+import torch
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_xai import metrics as M
+from speechbrain_xai.brains.base import FrozenClassifierBrain
+from speechbrain_xai.components import PerturbationScorer
+from speechbrain_xai.contamination import contaminate
+from speechbrain_xai.explainers.base import Explainer, get_explainer
+from speechbrain_xai.explanation import Explanation, is_saved
+from speechbrain_xai.files import write_json, write_text
+from speechbrain_xai.hparams import reads_hparams, require_hparams
+
+logger = get_logger(__name__)
+
+#: Columns of results.md, in order (the json and csv hold every metric).
+TABLE_COLUMNS = ("AI", "AD", "AG", "FF", "Fid-In", "SPS", "COMP", "deletion_auc", "insertion_auc",
+                 "oracle_auc", "oracle_iou", "seconds_per_clip")
+ORACLE_KEYS = ("oracle_auc", "oracle_iou", "energy_precision", "energy_recall")
+
+
+def build_explainers(adapter, spec: Mapping[str, Union[Explainer, Mapping, None]]) -> Dict[str, Explainer]:
+    """``{label: Explainer}`` from ``{label: Explainer | options | None}``.
+
+    Options are a dict for :func:`get_explainer`; its ``method`` entry names
+    the registered method (default: the label itself), e.g.
+    ``{"IG-20": {"method": "integrated_gradients", "n_steps": 20}, "saliency": {}}``.
+    """
+    out = {}
+    for label, value in spec.items():
+        if isinstance(value, Explainer):
+            if value.adapter is not adapter:
+                logger.info("Explainer %r has its own adapter; its classifier is the one evaluated.",
+                            label)
+            out[label] = value
+            continue
+        options = dict(value or {})
+        out[label] = get_explainer(options.pop("method", label), adapter, **options)
+    return out
+
+
+class ExplainerEvaluationBrain(FrozenClassifierBrain):
+    """Scores explainers on a dataset inside ``evaluate()`` (see module docstring).
+
+    Arguments
+    ---------
+    adapter : ClassifierAdapter
+        The explained classifier (kept out of ``modules``, moved to the run device).
+    explainers : dict
+        ``{label: Explainer | options}`` (see :func:`build_explainers`).
+    results_folder : str
+        Where the table, the json and the per-clip csv go.
+    conditions : dict, optional
+        ``{name: {"kind": contamination, "snr_db": float}}``; default: the clean clips.
+    oracle_class : str, optional
+        The class whose source the batch's ``source_sig`` holds (None: no ground truth).
+    target : None, int or str
+        The explained class of every clip (None: the predicted one).
+    curve_steps : int
+        Steps of the deletion / insertion curves (0 skips them).
+    seed : int
+        Seed of the conditions' interference (per batch, so it does not
+        depend on what ran before).
+    explanations_folder : str, optional
+        Where explanations are saved (``<folder>/<condition>/<label>/``).
+    save_explanations : bool or list of str
+        Save every method's explanations (True) or those of the listed labels.
+    save_conditions : list of str, optional
+        Save only in these conditions (default: all).
+    save_plots : bool
+        Also save a PNG per explanation (needs matplotlib).
+    chunk_size : int
+        Perturbations per forward pass of the curves.
+    extra : dict, optional
+        Added to results.json (run facts: epochs, wall times...).
+    **kwargs
+        ``run_opts`` and the rest, as for ``sb.Brain``.
+    """
+
+    def __init__(self, adapter, explainers, results_folder: str,
+                 conditions: Optional[Mapping[str, Mapping]] = None,
+                 oracle_class: Optional[str] = None, target=None, curve_steps: int = 10,
+                 seed: int = 0,
+                 explanations_folder: Optional[str] = None,
+                 save_explanations: Union[bool, Sequence[str]] = False,
+                 save_conditions: Optional[Sequence[str]] = None, save_plots: bool = True,
+                 chunk_size: int = 64, extra: Optional[Dict] = None, **kwargs):
+        super().__init__(modules=kwargs.pop("modules", None), **kwargs)
+        self.adapter = adapter
+        self.explainers = build_explainers(adapter, explainers)
+        if not self.explainers:
+            raise ValueError("Give at least one explainer to evaluate.")
+        self.conditions = dict(conditions or {"in_domain": {"kind": "none"}})
+        self.oracle_class, self.target = oracle_class, target
+        if oracle_class is not None and oracle_class not in (adapter.class_names or []):
+            raise ValueError(f"oracle_class {oracle_class!r} is not a class of the classifier "
+                             f"({adapter.class_names}); set it to one of them or to null.")
+        self.curve_steps, self.seed, self.chunk_size = int(curve_steps), int(seed), int(chunk_size)
+        self.results_folder = results_folder
+        self.explanations_folder = explanations_folder
+        labels = list(self.explainers) if save_explanations is True else list(save_explanations or [])
+        unknown = sorted(set(labels) - set(self.explainers))
+        if unknown:
+            raise ValueError(f"save_explanations names unknown methods {unknown}; "
+                             f"methods: {list(self.explainers)}.")
+        if labels and explanations_folder is None:
+            raise ValueError("save_explanations needs explanations_folder.")
+        self.save_labels = labels
+        self.save_conditions = list(save_conditions) if save_conditions else list(self.conditions)
+        self.save_plots = save_plots
+        self.extra = dict(extra or {})
+
+    def frozen_modules(self):
+        modules = [self.adapter] + [e.adapter for e in self.explainers.values()]
+        decoders = [e.decoder for e in self.explainers.values() if hasattr(e, "decoder")]
+        return modules + decoders
+
+    # ------------------------------------------------------------ one batch
+    def on_stage_start(self, stage, epoch=None):
+        self.rows: List[Dict] = []
+
+    def _folder(self, condition: str, label: str) -> Optional[str]:
+        if label in self.save_labels and condition in self.save_conditions:
+            return os.path.join(self.explanations_folder, condition, label.replace(os.sep, "_"))
+        return None
+
+    @staticmethod
+    def _saved_row(folder: str, clip_id: str) -> Dict:
+        with open(os.path.join(folder, f"{clip_id}.json")) as f:
+            return json.load(f)["harness_row"]
+
+    def evaluate_batch(self, batch, stage):
+        batch = batch.to(self.device)
+        clean, lens = batch.sig
+        source = getattr(batch, "source_sig", None)
+        background = getattr(batch, "background_sig", None)
+        for c, (condition, spec) in enumerate(self.conditions.items()):
+            generator = torch.Generator().manual_seed(self.seed + 1000 * self.step + c)
+            wavs, interference = contaminate(clean, spec.get("kind", "none"), spec.get("snr_db", 0.0),
+                                             self.adapter.sample_rate, generator)
+            for label, explainer in self.explainers.items():
+                folder = self._folder(condition, label)
+                todo = [i for i, clip in enumerate(batch.id) if folder is None or not is_saved(folder, clip)]
+                self.rows += [self._saved_row(folder, batch.id[i]) for i in range(len(batch.id))
+                              if i not in todo]
+                if not todo:
+                    continue
+                idx = torch.tensor(todo, device=wavs.device)
+                # trim to the longest clip left, so a clip's grid does not depend on skipped ones
+                n = int(math.ceil(float(lens[idx].max()) * wavs.shape[1]))
+                sub_lens = (lens[idx] * wavs.shape[1] / n).clamp(max=1.0)
+                exp = explainer.explain(wavs[idx, :n], sub_lens, self.target)
+                truth = None
+                if source is not None and background is not None:
+                    truth = (source.data[idx, :n], background.data[idx, :n] + interference[idx, :n])
+                scores = self.score(exp, explainer, truth)
+                ids = [batch.id[i] for i in todo]
+                rows = self._rows(condition, label, ids, exp, scores)
+                if folder is not None:
+                    exp.save(folder, ids, plot=self.save_plots,
+                             extra=[{"harness_row": row} for row in rows])
+                self.rows += rows
+        return torch.zeros(())
+
+    def score(self, exp: Explanation, explainer: Explainer, truth=None) -> Dict[str, torch.Tensor]:
+        """Per-clip metrics ``{name: [B]}`` of one batch of explanations
+        (:func:`explanation_scores` with this harness's settings)."""
+        return explanation_scores(self.adapter, exp, self.curve_steps, truth, self.oracle_class,
+                                  self.chunk_size)
+
+    def _rows(self, condition, label, ids, exp: Explanation, scores) -> List[Dict]:
+        names = exp.class_names or []
+        rows = []
+        for i, clip in enumerate(ids):
+            c = int(exp.target[i])
+            row = {"condition": condition, "method": label, "ID": clip,
+                   "target": names[c] if names else str(c)}
+            row.update({k: float(v[i]) for k, v in scores.items()})
+            rows.append(row)
+        return rows
+
+    # ------------------------------------------------------------ the table
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        rows = self.rows
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            gathered = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(gathered, rows)
+            rows = [r for part in gathered for r in part]
+        self.table = ResultsTable(rows)
+        if sb.utils.distributed.if_main_process():
+            self.table.write(self.results_folder, self.extra)
+            logger.info("Explainer evaluation (%d rows):\n%s", len(rows), self.table.markdown())
+
+
+@torch.no_grad()
+def explanation_scores(adapter, exp: Explanation, curve_steps: int = 10, truth=None,
+                       oracle_class: Optional[str] = None,
+                       chunk_size: int = 64) -> Dict[str, torch.Tensor]:
+    """Per-clip metrics ``{name: [B]}`` of a batch of explanations: what the
+    harness tabulates (see module docstring).
+
+    Arguments
+    ---------
+    adapter : ClassifierAdapter
+        The explained classifier.
+    exp : Explanation
+        The explanations.
+    curve_steps : int
+        Steps of the deletion / insertion curves (0 skips them).
+    truth : (torch.Tensor, torch.Tensor), optional
+        Waveforms ``[B, N]`` of the source of ``oracle_class`` and of the rest.
+    oracle_class : str, optional
+        The class whose source ``truth`` holds (agreement on clips explained as it).
+    chunk_size : int
+        Perturbations per forward pass of the curves.
+    """
+    out = {k: v.float() for k, v in exp.metrics().items()}
+    rows = torch.arange(len(exp))
+    out["p_masked_in"] = exp.probs_masked_in[rows, exp.target].float()
+    out["p_masked_out"] = exp.probs_masked_out[rows, exp.target].float()
+    out["mask_mean"] = exp.mask.flatten(1).mean(1)
+    device = adapter.device
+    wavs, lens, target = exp.input_wav.to(device), exp.wav_lens.to(device), exp.target.to(device)
+    if curve_steps:
+        scorer = PerturbationScorer(adapter, wavs, lens, target, fill=exp.fill, path="istft",
+                                    chunk_size=chunk_size, seed=exp.fill_seed)
+        importance = exp.importance if exp.importance is not None else exp.mask
+        predict = lambda m: scorer.score_masks(rows, m)  # noqa: E731
+        out["deletion_auc"] = M.deletion_auc(predict, importance, curve_steps).float()
+        out["insertion_auc"] = M.insertion_auc(predict, importance, curve_steps).float()
+    if truth is not None and oracle_class is not None:
+        src, rest = (t.to(device) for t in truth)
+        explained = exp.target == adapter.class_names.index(oracle_class)
+        keep = explained & (src.abs().amax(dim=1).cpu() > 0)
+        nan = torch.full((len(exp),), float("nan"))
+        agree = {k: nan.clone() for k in ORACLE_KEYS}
+        if bool(keep.any()):
+            k = keep.nonzero().flatten()
+            found = M.oracle_agreement(exp.mask[k], adapter.stft(src[k.to(device)]).abs().cpu(),
+                                       adapter.stft(rest[k.to(device)]).abs().cpu())
+            for key in ORACLE_KEYS:
+                agree[key][k] = found[key].float()
+        out.update(agree)
+    out["seconds_per_clip"] = torch.full((len(exp),), float(exp.seconds or 0.0) / len(exp))
+    if exp.details is not None and all("evaluations" in d for d in exp.details):
+        out["evaluations"] = torch.tensor([float(d["evaluations"]) for d in exp.details])
+    return out
+
+
+class ResultsTable:
+    """Per-clip rows -> means per (condition, method): markdown, json, csv.
+
+    Example
+    -------
+    >>> rows = [{"condition": "in_domain", "method": "a", "ID": "x", "AG": 10.0, "oracle_auc": 0.9},
+    ...         {"condition": "in_domain", "method": "a", "ID": "y", "AG": 20.0,
+    ...          "oracle_auc": float("nan")}]
+    >>> summary = ResultsTable(rows).summary()["in_domain"]["a"]
+    >>> summary["AG"], summary["oracle_auc"], summary["n"], summary["n_oracle"]
+    (15.0, 0.9, 2, 1)
+    """
+
+    def __init__(self, rows: Sequence[Dict]):
+        seen, self.rows = set(), []
+        for row in sorted(rows, key=lambda r: (r["condition"], r["method"], r["ID"])):
+            key = (row["condition"], row["method"], row["ID"])
+            if key not in seen:  # a clip explained twice (e.g. padded DDP shards) counts once
+                seen.add(key)
+                self.rows.append(row)
+
+    def summary(self) -> Dict[str, Dict[str, Dict]]:
+        """``condition -> method -> {metric: mean, metric_std: std, n, n_oracle}``."""
+        groups: Dict = {}
+        for row in self.rows:
+            groups.setdefault(row["condition"], {}).setdefault(row["method"], []).append(row)
+        out: Dict = {}
+        for condition, methods in groups.items():
+            out[condition] = {}
+            for method, rows in methods.items():
+                keys = [k for k in rows[0] if k not in ("condition", "method", "ID", "target")]
+                entry: Dict = {"n": len(rows)}
+                for key in keys:
+                    values = torch.tensor([float(r.get(key, float("nan"))) for r in rows],
+                                          dtype=torch.float64)
+                    finite = values[~values.isnan()]
+                    entry[key] = float(finite.mean()) if finite.numel() else float("nan")
+                    entry[f"{key}_std"] = float(finite.std()) if finite.numel() > 1 else 0.0
+                if "oracle_auc" in keys:
+                    entry["n_oracle"] = sum(1 for r in rows if r.get("oracle_auc") == r.get("oracle_auc"))
+                out[condition][method] = entry
+        return out
+
+    def markdown(self) -> str:
+        summary = self.summary()
+        present = {k for methods in summary.values() for e in methods.values() for k in e}
+        cols = [c for c in TABLE_COLUMNS if c in present]
+        has_oracle = "n_oracle" in present
+        head = cols + (["n_oracle"] if has_oracle else []) + ["n"]
+        lines = ["| condition | method | " + " | ".join(head) + " |",
+                 "|---|---|" + "---|" * len(head)]
+        for condition, methods in summary.items():
+            for method, entry in methods.items():
+                cells = [_fmt(entry.get(c)) for c in head]
+                lines.append(f"| {condition} | {method} | " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    def csv_text(self) -> str:
+        keys: List[str] = []
+        for row in self.rows:
+            keys += [k for k in row if k not in keys]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        return buf.getvalue()
+
+    def write(self, folder: str, extra: Optional[Dict] = None) -> None:
+        """``results.md``, ``results.json`` and ``per_clip.csv`` in ``folder`` (atomically)."""
+        write_text(os.path.join(folder, "results.md"), self.markdown() + "\n")
+        write_json(os.path.join(folder, "results.json"), {"results": self.summary(), **(extra or {})})
+        write_text(os.path.join(folder, "per_clip.csv"), self.csv_text())
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    if value != value:
+        return "nan"
+    return f"{value:.3f}" if abs(value) < 10 else f"{value:.2f}"
+
+
+def evaluate_explainers(adapter, explainers, dataset, results_folder: str,
+                        loader_kwargs: Optional[Dict] = None, run_opts: Optional[Dict] = None,
+                        **options) -> ResultsTable:
+    """Runs :class:`ExplainerEvaluationBrain` over ``dataset`` and returns its table.
+
+    Arguments
+    ---------
+    adapter : ClassifierAdapter
+        The explained classifier.
+    explainers : dict
+        ``{label: Explainer | options}``.
+    dataset : DynamicItemDataset
+        Gives ``id`` and ``sig`` (and ``source_sig``, ``background_sig`` for ground truth).
+    results_folder : str
+        Where the results go.
+    loader_kwargs : dict, optional
+        For SpeechBrain's data loader (batch size, workers).
+    run_opts : dict, optional
+        SpeechBrain run options (device, distributed launch...).
+    **options
+        The other arguments of :class:`ExplainerEvaluationBrain`.
+    """
+    brain = ExplainerEvaluationBrain(adapter, explainers, results_folder, run_opts=run_opts,
+                                     **options)
+    brain.evaluate(dataset, test_loader_kwargs=dict(loader_kwargs or {}))
+    return brain.table
+
+
+@reads_hparams("classifier", "explainers", "output_folder", "dataloader_opts",
+               optional=("conditions", "oracle_class", "target", "curve_steps", "test_seed",
+                         "explanations_folder", "save_explanations", "save_plots", "chunk_size"))
+def run_evaluation(hparams: Dict, run_opts: Dict, dataset) -> ResultsTable:
+    """The evaluation recipes' step (VocalMix, ESC-50): :func:`evaluate_explainers`
+    with the hyperparameters ``classifier``, ``explainers``, ``output_folder``
+    (results), ``dataloader_opts`` and, optionally, ``conditions``,
+    ``oracle_class``, ``target``, ``curve_steps``, ``test_seed``,
+    ``explanations_folder``, ``save_explanations``, ``save_plots`` and ``chunk_size``."""
+    require_hparams(hparams, run_evaluation, "run_evaluation")
+    get = hparams.get
+    return evaluate_explainers(
+        hparams["classifier"], hparams["explainers"], dataset, hparams["output_folder"],
+        loader_kwargs=hparams["dataloader_opts"], run_opts=run_opts,
+        conditions=get("conditions"), oracle_class=get("oracle_class"), target=get("target"),
+        curve_steps=get("curve_steps", 10), seed=get("test_seed", 0),
+        explanations_folder=get("explanations_folder"),
+        save_explanations=get("save_explanations", False), save_plots=get("save_plots", True),
+        chunk_size=get("chunk_size", 64),
+    )
