@@ -22,8 +22,18 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        module = importlib.import_module(_EXPORTS[name])
-        return module if module.__name__.endswith(name) else getattr(module, name)
-    raise AttributeError(f"module 'speechbrain_xai' has no attribute {name!r}")
+def lazy_exports(package: str, exports: dict):
+    """A module ``__getattr__`` that imports ``exports[name]`` (a module path)
+    on first use and returns ``name`` from it (or the module itself when it
+    is named ``name``): cheap package imports, optional extras loaded late."""
+
+    def __getattr__(name):
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        module = importlib.import_module(exports[name])
+        return module if module.__name__.rsplit(".", 1)[-1] == name else getattr(module, name)
+
+    return __getattr__
+
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -11,9 +11,8 @@ Example
 -------
 >>> import torch
 >>> from speechbrain_xai.adapter import ClassifierAdapter
->>> net = torch.nn.Sequential(torch.nn.Linear(4000, 2))
->>> adapter = ClassifierAdapter.from_module(net, sample_rate=16000)
 >>> wavs = torch.randn(2, 4000)
+>>> adapter = ClassifierAdapter.from_module(torch.nn.Linear(4000, 2), sample_rate=16000)
 >>> spec = adapter.stft(wavs)
 >>> mask = torch.rand(spec.shape)
 >>> exp = Explanation.from_mask(adapter, wavs, mask, method="random")

@@ -173,39 +173,32 @@ def _float(x: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------
 
 
+def _target_pair(p_input: torch.Tensor, other: torch.Tensor, target: torch.Tensor,
+                 other_name: str) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Checked target-class probabilities ``(p_c, other_c)``, each ``[B]``."""
+    _check_probs(p_input, "p_input")
+    _check_probs(other, other_name)
+    _check_same_shape(p_input, other, "p_input", other_name)
+    _check_target(target, p_input)
+    return _gather(p_input, target), _gather(other, target)
+
+
 def average_increase(
     p_input: torch.Tensor, p_masked_in: torch.Tensor, target: torch.Tensor
 ) -> torch.Tensor:
     """Average increase (AI): 100 if masking in raises the target probability.
 
-    ``AI = 100 * 1[p_c < q_c]`` per example (higher is better).
+    ``AI = 100 * 1[p_c < q_c]`` per example (higher is better), from the
+    probabilities ``[B, C]`` on the input (``p_input``) and on the masked-in
+    input ``M * X`` (``p_masked_in``) and the class indices ``target`` ``[B]``.
+    Returns ``[B]``, each value 0 or 100.
 
-    Arguments
-    ---------
-    p_input : torch.Tensor
-        Softmax probabilities on the input, ``[B, C]``.
-    p_masked_in : torch.Tensor
-        Softmax probabilities on the masked-in input ``M * X``, ``[B, C]``.
-    target : torch.Tensor
-        Class indices ``[B]`` (long).
-
-    Returns
-    -------
-    torch.Tensor
-        ``[B]``, each value 0 or 100.
-
-    Example
-    -------
     >>> p = torch.tensor([[0.6, 0.4], [0.6, 0.4]])
     >>> q = torch.tensor([[0.7, 0.3], [0.5, 0.5]])
     >>> average_increase(p, q, torch.tensor([0, 0]))
     tensor([100.,   0.])
     """
-    _check_probs(p_input, "p_input")
-    _check_probs(p_masked_in, "p_masked_in")
-    _check_same_shape(p_input, p_masked_in, "p_input", "p_masked_in")
-    _check_target(target, p_input)
-    p_c, q_c = _gather(p_input, target), _gather(p_masked_in, target)
+    p_c, q_c = _target_pair(p_input, p_masked_in, target, "p_masked_in")
     return 100.0 * (p_c < q_c).to(p_input.dtype)
 
 
@@ -214,40 +207,22 @@ def average_drop(
 ) -> torch.Tensor:
     """Average drop (AD): relative loss of target probability when masking in.
 
-    ``AD = 100 * relu(p_c - q_c) / p_c`` per example (lower is better); the
-    denominator is clamped to a tiny positive value.
+    ``AD = 100 * relu(p_c - q_c) / p_c`` per example in ``[0, 100]`` (lower
+    is better; the denominator is clamped to a tiny positive value), with the
+    arguments of :func:`average_increase` (``p_input``, ``p_masked_in``,
+    ``target``).
 
     Note: SpeechBrain's ESC50 ``interpret`` recipe applies softmax twice (on
     outputs that are already probabilities) before this formula. Here it is
     computed on probabilities once, so values are not directly comparable
     with the table of that recipe.
 
-    Arguments
-    ---------
-    p_input : torch.Tensor
-        Softmax probabilities on the input, ``[B, C]``.
-    p_masked_in : torch.Tensor
-        Softmax probabilities on the masked-in input, ``[B, C]``.
-    target : torch.Tensor
-        Class indices ``[B]`` (long).
-
-    Returns
-    -------
-    torch.Tensor
-        ``[B]``, values in ``[0, 100]``.
-
-    Example
-    -------
     >>> p = torch.tensor([[0.8, 0.2], [0.5, 0.5]])
     >>> q = torch.tensor([[0.4, 0.6], [0.9, 0.1]])
     >>> average_drop(p, q, torch.tensor([0, 0]))
     tensor([50.,  0.])
     """
-    _check_probs(p_input, "p_input")
-    _check_probs(p_masked_in, "p_masked_in")
-    _check_same_shape(p_input, p_masked_in, "p_input", "p_masked_in")
-    _check_target(target, p_input)
-    p_c, q_c = _gather(p_input, target), _gather(p_masked_in, target)
+    p_c, q_c = _target_pair(p_input, p_masked_in, target, "p_masked_in")
     return 100.0 * torch.relu(p_c - q_c) / p_c.clamp_min(EPS)
 
 
@@ -256,35 +231,16 @@ def average_gain(
 ) -> torch.Tensor:
     """Average gain (AG): relative gain of target probability when masking in.
 
-    ``AG = 100 * relu(q_c - p_c) / (1 - p_c)`` per example (higher is better);
-    the denominator is clamped to a tiny positive value (``p_c = 1`` gives 0).
+    ``AG = 100 * relu(q_c - p_c) / (1 - p_c)`` per example in ``[0, 100]``
+    (higher is better; the denominator is clamped, so ``p_c = 1`` gives 0),
+    with the arguments of :func:`average_increase`.
 
-    Arguments
-    ---------
-    p_input : torch.Tensor
-        Softmax probabilities on the input, ``[B, C]``.
-    p_masked_in : torch.Tensor
-        Softmax probabilities on the masked-in input, ``[B, C]``.
-    target : torch.Tensor
-        Class indices ``[B]`` (long).
-
-    Returns
-    -------
-    torch.Tensor
-        ``[B]``, values in ``[0, 100]``.
-
-    Example
-    -------
     >>> p = torch.tensor([[0.6, 0.4], [0.5, 0.5]])
     >>> q = torch.tensor([[0.8, 0.2], [0.4, 0.6]])
     >>> average_gain(p, q, torch.tensor([0, 0]))
     tensor([50.,  0.])
     """
-    _check_probs(p_input, "p_input")
-    _check_probs(p_masked_in, "p_masked_in")
-    _check_same_shape(p_input, p_masked_in, "p_input", "p_masked_in")
-    _check_target(target, p_input)
-    p_c, q_c = _gather(p_input, target), _gather(p_masked_in, target)
+    p_c, q_c = _target_pair(p_input, p_masked_in, target, "p_masked_in")
     return 100.0 * torch.relu(q_c - p_c) / (1.0 - p_c).clamp_min(EPS)
 
 
@@ -293,35 +249,16 @@ def faithfulness_on_spectra(
 ) -> torch.Tensor:
     """Faithfulness on spectra (FF): probability lost when masking *out*.
 
-    ``FF = p_c - q_out_c`` with ``q_out`` the probabilities on ``(1 - M) * X``
-    (higher is better: removing what the mask keeps should hurt).
+    ``FF = p_c - q_out_c`` per example in ``[-1, 1]``, with ``q_out``
+    (``p_masked_out``, ``[B, C]``) the probabilities on ``(1 - M) * X``:
+    higher is better, removing what the mask keeps should hurt.
 
-    Arguments
-    ---------
-    p_input : torch.Tensor
-        Softmax probabilities on the input, ``[B, C]``.
-    p_masked_out : torch.Tensor
-        Softmax probabilities on the masked-out input, ``[B, C]``.
-    target : torch.Tensor
-        Class indices ``[B]`` (long).
-
-    Returns
-    -------
-    torch.Tensor
-        ``[B]``, values in ``[-1, 1]``.
-
-    Example
-    -------
-    >>> p = torch.tensor([[0.75, 0.25]])
-    >>> q_out = torch.tensor([[0.25, 0.75]])
-    >>> faithfulness_on_spectra(p, q_out, torch.tensor([0]))
+    >>> faithfulness_on_spectra(torch.tensor([[0.75, 0.25]]), torch.tensor([[0.25, 0.75]]),
+    ...                         torch.tensor([0]))
     tensor([0.5000])
     """
-    _check_probs(p_input, "p_input")
-    _check_probs(p_masked_out, "p_masked_out")
-    _check_same_shape(p_input, p_masked_out, "p_input", "p_masked_out")
-    _check_target(target, p_input)
-    return _gather(p_input, target) - _gather(p_masked_out, target)
+    p_c, q_out_c = _target_pair(p_input, p_masked_out, target, "p_masked_out")
+    return p_c - q_out_c
 
 
 def input_fidelity(p_masked_in: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -397,20 +334,10 @@ def complexity(mask: torch.Tensor) -> torch.Tensor:
     Natural logarithm, with ``0 * log 0 = 0`` (Quantus ``Complexity``). A
     uniform mask over ``n`` bins gives ``log n`` (the maximum), a one-hot mask
     gives 0 (lower is simpler). An all-zero mask has no distribution; it is
-    reported as 0 (nothing is highlighted, so nothing is complex).
+    reported as 0 (nothing is highlighted, so nothing is complex). ``mask``
+    is ``[B, T, F]`` (any ``[B, ...]``, flattened per example); the result is
+    ``[B]``, in ``[0, log n]``.
 
-    Arguments
-    ---------
-    mask : torch.Tensor
-        Masks ``[B, T, F]`` (any ``[B, ...]`` is flattened per example).
-
-    Returns
-    -------
-    torch.Tensor
-        ``[B]``, values in ``[0, log n]``.
-
-    Example
-    -------
     >>> m = torch.ones(2, 2, 4)
     >>> m[1] = 0.0
     >>> m[1, 0, 0] = 1.0
@@ -603,22 +530,9 @@ def importance_curve(
 
 
 def curve_auc(curve: torch.Tensor) -> torch.Tensor:
-    """Area under curves sampled at evenly spaced ``x`` in ``[0, 1]``.
+    """Areas ``[B]`` under curves ``[B, S]`` (``S >= 2``) sampled at evenly
+    spaced ``x`` in ``[0, 1]``: the trapezoid rule with ``dx = 1 / (S - 1)``.
 
-    Trapezoid rule with ``dx = 1 / (S - 1)`` for ``S`` points.
-
-    Arguments
-    ---------
-    curve : torch.Tensor
-        ``[B, S]``, ``S >= 2``.
-
-    Returns
-    -------
-    torch.Tensor
-        ``[B]``.
-
-    Example
-    -------
     >>> curve_auc(torch.tensor([[1.0, 0.5, 0.0], [1.0, 1.0, 1.0]]))
     tensor([0.5000, 1.0000])
     """
@@ -668,27 +582,13 @@ def insertion_auc(
     importance: torch.Tensor,
     steps: int = 10,
 ) -> torch.Tensor:
-    """Area under the insertion curve (higher is better).
+    """Area ``[B]`` under the insertion curve (higher is better): the most
+    important bins of ``importance`` ``[B, T, F]`` are put back first, in
+    ``steps`` steps, into an empty input scored by ``predict_fn`` (as for
+    :func:`deletion_auc`).
 
-    Arguments
-    ---------
-    predict_fn : callable
-        ``masks [B, T, F] -> [B]`` target-class probabilities.
-    importance : torch.Tensor
-        Importance maps ``[B, T, F]``.
-    steps : int
-        Number of steps of the curve.
-
-    Returns
-    -------
-    torch.Tensor
-        ``[B]``.
-
-    Example
-    -------
-    >>> imp = torch.ones(1, 2, 5)
-    >>> insertion_auc(lambda m: m.mean(dim=(1, 2)), imp, steps=10)
-    tensor([0.5000])
+    >>> insertion_auc(lambda m: m.amax(dim=(1, 2)), torch.ones(1, 2, 5), steps=10)
+    tensor([0.9500])
     """
     return curve_auc(importance_curve(predict_fn, importance, steps, mode="insertion"))
 
@@ -865,22 +765,10 @@ def oracle_agreement(
     * ``"oracle_iou"``: intersection over union of ``mask > 0.5`` with the
       binary oracle; 1 when both are empty (perfect agreement on nothing).
 
-    Arguments
-    ---------
-    mask : torch.Tensor
-        ``[B, T, F]`` mask in ``[0, 1]``.
-    target_mag : torch.Tensor
-        ``[B, T, F]`` STFT magnitudes of the target source.
-    interference_mag : torch.Tensor
-        ``[B, T, F]`` STFT magnitudes of the rest of the mixture.
+    The arguments are those of :func:`mask_energy_precision_recall`: the mask
+    ``[B, T, F]`` and the STFT magnitudes ``[B, T, F]`` of the target source
+    (``target_mag``) and of the rest of the mixture (``interference_mag``).
 
-    Returns
-    -------
-    dict
-        ``{"oracle_auc", "energy_precision", "energy_recall", "oracle_iou"}``.
-
-    Example
-    -------
     >>> t = torch.tensor([[[3.0, 2.0, 0.0, 0.0]]])
     >>> i = torch.tensor([[[1.0, 1.0, 1.0, 1.0]]])
     >>> m = torch.tensor([[[0.9, 0.6, 0.4, 0.1]]])
@@ -1106,13 +994,8 @@ def frechet_distance(x: ArrayLike, y: ArrayLike, min_samples_per_dim: bool = Tru
         If True (default), refuse a set with fewer than ``D + 1`` samples,
         whose covariance would be rank-deficient and the distance unreliable.
 
-    Returns
-    -------
-    float
-        The squared Fréchet distance, ``>= 0``.
+    Returns the squared Fréchet distance (a float ``>= 0``).
 
-    Example
-    -------
     >>> x = torch.tensor([-1.0, 1.0, -1.0, 1.0])   # mean 0, variance 4/3
     >>> y = x + 3.0
     >>> round(frechet_distance(x, y), 6)

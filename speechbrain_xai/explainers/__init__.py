@@ -10,31 +10,23 @@ search API (:mod:`speechbrain_xai.explainers.activation_maximization`).
 Names are imported lazily (see ``speechbrain_xai/__init__.py``).
 """
 
-import importlib
+from speechbrain_xai import lazy_exports
 
 _EXPORTS = {
-    "Attribution": "speechbrain_xai.explainers.base",
-    "Explainer": "speechbrain_xai.explainers.base",
-    "available_explainers": "speechbrain_xai.explainers.base",
-    "get_explainer": "speechbrain_xai.explainers.base",
-    "register_explainer": "speechbrain_xai.explainers.base",
-    "CaptumExplainer": "speechbrain_xai.explainers.captum_bridge",
-    "GradCAM": "speechbrain_xai.explainers.captum_bridge",
-    "GeneticExplainer": "speechbrain_xai.explainers.genetic",
-    "LimeExplainer": "speechbrain_xai.explainers.lime_baseline",
-    "LMACExplainer": "speechbrain_xai.explainers.lmac",
-    "Saliency": "speechbrain_xai.explainers.gradient_baselines",
-    "IntegratedGradients": "speechbrain_xai.explainers.gradient_baselines",
-    "SmoothGrad": "speechbrain_xai.explainers.gradient_baselines",
-    "AllOnes": "speechbrain_xai.explainers.reference",
-    "RandomMask": "speechbrain_xai.explainers.reference",
-    "LatentActivationMaximizer": "speechbrain_xai.explainers.activation_maximization",
+    name: f"speechbrain_xai.explainers.{module}"
+    for module, names in {
+        "base": ("Attribution", "Explainer", "available_explainers", "get_explainer",
+                 "register_explainer"),
+        "captum_bridge": ("CaptumExplainer", "GradCAM"),
+        "genetic": ("GeneticExplainer",),
+        "lime_baseline": ("LimeExplainer",),
+        "lmac": ("LMACExplainer",),
+        "gradient_baselines": ("Saliency", "IntegratedGradients", "SmoothGrad"),
+        "reference": ("AllOnes", "RandomMask"),
+        "activation_maximization": ("LatentActivationMaximizer",),
+    }.items()
+    for name in names
 }
 
 __all__ = list(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'speechbrain_xai.explainers' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -18,10 +18,9 @@ Needs the optional ``lime`` package: ``pip install speechbrain_xai[lime]``.
 Example
 -------
 >>> import torch
->>> from speechbrain_xai.adapter import ClassifierAdapter
->>> net = torch.nn.Sequential(torch.nn.Linear(8000, 2))
->>> adapter = ClassifierAdapter.from_module(net, sample_rate=16000)
->>> lime_exp = LimeExplainer(adapter, n_time=4, n_bands=2, num_samples=50, num_selected=3)
+>>> from speechbrain_xai import ClassifierAdapter
+>>> box = ClassifierAdapter.from_module(torch.nn.Linear(8000, 2), sample_rate=16000)
+>>> lime_exp = LimeExplainer(box, n_time=4, n_bands=2, num_samples=50, num_selected=3)
 >>> exp = lime_exp.explain(torch.randn(1, 8000))
 >>> exp.details[0]["num_selected"], exp.details[0]["evaluations"]
 (3, 50)

@@ -111,14 +111,14 @@ class LMACExplainer(Explainer):
     savedir : str, optional
         Where a hub interpreter is fetched.
 
-    Example
-    -------
-    >>> from speechbrain_xai.adapter import ClassifierAdapter
+    Example (an untrained decoder on a two-layer black box)
+    -------------------------------------------------------
+    >>> from speechbrain_xai import ClassifierAdapter
     >>> from speechbrain_xai.lobes.decoders import MaskDecoder
-    >>> net = torch.nn.Sequential(torch.nn.Linear(1600, 6), torch.nn.Linear(6, 2))
-    >>> adapter = ClassifierAdapter.from_module(net, sample_rate=16000)
-    >>> lmac = LMACExplainer(adapter, MaskDecoder([6], n_freq=201, freq_scale="linear"), ["module.0"])
-    >>> lmac.explain(torch.randn(2, 1600)).mask.shape
+    >>> box = ClassifierAdapter.from_module(
+    ...     torch.nn.Sequential(torch.nn.Linear(1600, 6), torch.nn.Linear(6, 2)), 16000)
+    >>> decoder = MaskDecoder([6], n_freq=201, freq_scale="linear")
+    >>> LMACExplainer(box, decoder, ["module.0"]).explain(torch.randn(2, 1600)).mask.shape
     torch.Size([2, 11, 201])
     """
 

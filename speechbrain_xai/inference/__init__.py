@@ -5,19 +5,12 @@
 * :class:`LMACInterpreter`: a trained L-MAC interpreter (:func:`export_interpreter`).
 """
 
-import importlib
+from speechbrain_xai import lazy_exports
 
 _EXPORTS = {
-    "ExplainerInterface": "speechbrain_xai.inference.explainer",
-    "export_explainer": "speechbrain_xai.inference.explainer",
-    "LMACInterpreter": "speechbrain_xai.inference.lmac",
-    "export_interpreter": "speechbrain_xai.inference.lmac",
+    **dict.fromkeys(("ExplainerInterface", "export_explainer"), "speechbrain_xai.inference.explainer"),
+    **dict.fromkeys(("LMACInterpreter", "export_interpreter"), "speechbrain_xai.inference.lmac"),
 }
 
 __all__ = list(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'speechbrain_xai.inference' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -81,27 +81,13 @@ class LMACInterpreter(ExplainerInterface):
 def export_interpreter(folder: str, classifier_source: str, decoder: MaskDecoder,
                        layers: Sequence[str], mask_mode: str = "linear",
                        savedir: Optional[str] = None) -> str:
-    """Writes a self-contained L-MAC interpreter folder (see module docstring).
-
-    Arguments
-    ---------
-    folder : str
-        Destination (replaced atomically).
-    classifier_source : str
-        The explained classifier: a local pretrained folder or a hub id.
-    decoder : MaskDecoder
-        The trained decoder.
-    layers : sequence of str
-        The captured layer names, in decoder order.
-    mask_mode : str
-        Mask convention the decoder was trained with.
-    savedir : str, optional
-        Where a hub classifier's files are fetched (defaults to a temporary folder).
-
-    Returns
-    -------
-    str
-        ``folder``.
+    """Writes a self-contained L-MAC interpreter folder (see module docstring):
+    :func:`speechbrain_xai.inference.explainer.export_explainer` for the method
+    ``lmac``, with the trained ``decoder``, the captured ``layers`` (in decoder
+    order) and the ``mask_mode`` it was trained with, into ``folder`` (replaced
+    atomically); ``classifier_source`` is the explained classifier's folder or
+    hub id (its files fetched into ``savedir``, default a temporary folder).
+    Returns ``folder``.
     """
     return export_explainer(folder, classifier_source, "lmac",
                             {"layers": list(layers), "mask_mode": mask_mode},
