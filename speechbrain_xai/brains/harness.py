@@ -318,7 +318,8 @@ class ResultsTable:
         for condition, methods in groups.items():
             out[condition] = {}
             for method, rows in methods.items():
-                keys = [k for k in rows[0] if k not in ("condition", "method", "ID", "target")]
+                keys = list(dict.fromkeys(k for r in rows for k in r
+                                          if k not in ("condition", "method", "ID", "target")))
                 entry: Dict = {"n": len(rows)}
                 for key in keys:
                     values = torch.tensor([float(r.get(key, float("nan"))) for r in rows],
