@@ -27,7 +27,7 @@ def _brain(tiny_adapter, folder, epochs):
     from speechbrain.utils.epoch_loop import EpochCounter
     from speechbrain.utils.train_logger import FileTrainLogger
 
-    from speechbrain_xai.explainers.gan_training import GANBrain
+    from speechbrain_xai.brains.gan import GANBrain
 
     torch.manual_seed(0)
     gen = SpectrogramGenerator(latent_dim=8, frames=16, n_mels=24, channels=(8, 4))
@@ -75,7 +75,7 @@ def test_gan_brain_trains_with_two_checkpointed_optimisers_and_resumes(tiny_adap
 
 
 def test_embedding_frechet_distance_and_untrained_copy(tiny_adapter):
-    from speechbrain_xai.explainers.gan_training import embedding_frechet_distance, reinitialized
+    from speechbrain_xai.brains.gan import embedding_frechet_distance, reinitialized
 
     torch.manual_seed(0)
     real = torch.randn(40, 16, 24) * 5 - 40

@@ -28,15 +28,14 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.logger import get_logger
 from train_gan import HOP_SECONDS, dataio_prep, load_classifier, prepare_data
 
+from speechbrain_xai.brains.am_search import report_search, run_search
+from speechbrain_xai.data.excerpts import dataset_excerpts
 from speechbrain_xai.explainers.activation_maximization import (
     InputActivationMaximizer,
     LatentActivationMaximizer,
-    dataset_excerpts,
-    report_search,
-    run_search,
     setting_grid,
-    unit_activations,
 )
+from speechbrain_xai.explainers.am_selection import unit_activations
 from speechbrain_xai.metrics import roc_auc
 
 logger = get_logger(__name__)

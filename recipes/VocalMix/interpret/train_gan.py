@@ -24,7 +24,7 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_xai import ClassifierAdapter
 from speechbrain_xai.data.vocalmix import prepare_vocalmix_from_hparams
-from speechbrain_xai.explainers.gan_training import GANBrain
+from speechbrain_xai.brains.gan import GANBrain
 
 logger = get_logger(__name__)
 HOP_SECONDS = 0.01  # the classifier's Fbank hop (10 ms)

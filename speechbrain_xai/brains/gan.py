@@ -23,7 +23,6 @@ kept outside ``modules``; pass it as ``adapter=``.
 from __future__ import annotations
 
 import copy
-import json
 import os
 from typing import Optional
 
@@ -32,14 +31,13 @@ import torch
 import torch.nn.functional as F
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_xai.explainers.activation_maximization import (
-    classifier_embeddings,
-    excerpts_from_features,
-    save_excerpt_grid,
-)
 from speechbrain_xai.brains.base import FrozenClassifierBrain
+from speechbrain_xai.data.excerpts import excerpts_from_features, feature_hop_seconds
+from speechbrain_xai.explainers.am_selection import classifier_embeddings
+from speechbrain_xai.files import torch_save, write_json
 from speechbrain_xai.hparams import reads_hparams, require_hparams
 from speechbrain_xai.metrics import frechet_distance
+from speechbrain_xai.plotting import save_excerpt_grid
 
 logger = get_logger(__name__)
 GAN_LOSSES = ("hinge", "nonsaturating")
@@ -234,8 +232,10 @@ class GANBrain(FrozenClassifierBrain):
         if not folder or not sb.utils.distributed.if_main_process():
             return
         os.makedirs(folder, exist_ok=True)
+        hop_seconds = feature_hop_seconds(self.adapter) if self.adapter.feature_hop_length else None
         try:
-            save_excerpt_grid(fake[:count], os.path.join(folder, f"epoch_{epoch}.png"))
+            save_excerpt_grid(fake[:count], os.path.join(folder, f"epoch_{epoch}.png"),
+                              hop_seconds=hop_seconds)
         except ImportError as err:  # matplotlib is an optional extra
             logger.warning("No sample pictures: %s", err)
 
@@ -263,16 +263,16 @@ class GANBrain(FrozenClassifierBrain):
         }
 
     def export(self, generator_file: str, quality_file: str, seed: int = 0, **extra) -> dict:
-        """Writes the generator's ``state_dict`` (what ``am_search`` loads) and a
-        JSON report (:meth:`sample_quality`, parameter counts, ``extra``);
-        main process only. Returns the report."""
+        """Writes the generator's ``state_dict`` (what
+        :func:`speechbrain_xai.brains.am_search.prepare_search` loads) and a
+        JSON report (:meth:`sample_quality`, parameter counts, ``extra``),
+        each atomically; main process only. Returns the report."""
         report = {**self.sample_quality(seed), **extra,
                   "parameters": {name: sum(p.numel() for p in mod.parameters())
                                  for name, mod in self.modules.items()}}
         if sb.utils.distributed.if_main_process():
-            with open(quality_file, "w") as f:
-                json.dump(report, f, indent=2)
-            torch.save(self.generator.state_dict(), generator_file)
+            write_json(quality_file, report, indent=2)
+            torch_save(self.generator.state_dict(), generator_file)
             logger.info("Sample quality: %s; generator written to %s", report, generator_file)
         return report
 
