@@ -3,7 +3,6 @@
 import csv
 import json
 
-from recipes.ESC50.interpret.vocalmix_code import load_vocalmix_script
 from tests.helpers import listed_recipes, run_recipe
 
 ROWS = {r["Script"].rsplit("/", 1)[-1]: r for r in listed_recipes() if r["Task"] == "VocalMix/interpret"
@@ -37,34 +36,19 @@ def test_gan_then_search_write_generator_table_and_examples(debug_classifier, tm
             assert (folder / f"{direction}_selected_0.wav").is_file()
 
 
-def test_vibrato_features_see_a_wobbling_partial_not_a_steady_one():
-    import torch
-
-    am_search = load_vocalmix_script("am_search")
-    t = torch.arange(64) * 0.01  # 64 frames at a 10 ms hop
-    bands = torch.arange(32.0)
-    floor = torch.randn(3, 64, 32, generator=torch.Generator().manual_seed(0)) * 0.1
-
-    def partial(centre):  # a bright line across the bands, centre [64] (band units)
-        return 6 * torch.exp(-0.5 * (bands[None] - centre[:, None]) ** 2)
-
-    steady = floor[0] + partial(torch.full((64,), 12.0))
-    wobbling = floor[1] + partial(12 + 1.5 * torch.sin(2 * torch.pi * 5.5 * t))  # 5.5 Hz vibrato
-    slow = floor[2] + partial(12 + 1.5 * torch.sin(2 * torch.pi * 1.0 * t))  # a 1 Hz glide
-    feats = am_search.vibrato_features(torch.stack([steady, wobbling, slow]))
-    assert feats.shape == (3, 32 + 31)  # per band share + per neighbour pair correlation
-    share = feats[:, 9:16].mean(1)  # bands around the partial
-    assert share[1] > 0.5 and share[1] > 3 * share[0] and share[1] > 3 * share[2]
-
-
 def test_voice_focus_cuts_voice_clips_to_their_voice_interval(debug_classifier):
-    train_gan = load_vocalmix_script("train_gan")
-    hparams = {"sample_rate": 16000, "excerpt_frames": 64,
+    from speechbrain_xai.adapter import ClassifierAdapter
+    from speechbrain_xai.data.datasets import vocalmix_excerpt_datasets
+
+    adapter = ClassifierAdapter.from_hparams(debug_classifier["pretrained"])
+    hparams = {"classifier": adapter, "sample_rate": 16000, "excerpt_frames": 64,
                "data_folder": debug_classifier["data_folder"]}
     manifests = debug_classifier["manifests"]
-    plain = train_gan.dataio_prep(hparams, manifests, splits=("train", "valid"))
-    focused = train_gan.dataio_prep(hparams, manifests, splits=("train", "valid"), voice_focus=True)
-    min_len = 65 * 160  # one 64-frame excerpt and a frame of margin at a 10 ms hop
+    plain = vocalmix_excerpt_datasets(hparams, manifests, splits=("train", "valid"))
+    focused = vocalmix_excerpt_datasets({**hparams, "voice_focus": True}, manifests,
+                                        splits=("train", "valid"))
+    assert adapter.feature_hop_length == 160  # the debug classifier's Fbank: 10 ms at 16 kHz
+    min_len = 65 * 160  # one 64-frame excerpt and a frame of margin
     labels = set()
     for split in ("train", "valid"):
         with open(manifests[split]) as f:

@@ -23,59 +23,34 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_xai import ClassifierAdapter
-from speechbrain_xai.data.vocalmix import prepare_vocalmix_from_hparams
 from speechbrain_xai.brains.gan import GANBrain
+from speechbrain_xai.data.datasets import vocalmix_clip_datasets
+from speechbrain_xai.data.excerpts import samples_for_frames
+from speechbrain_xai.data.vocalmix import prepare_vocalmix_from_hparams
 
 logger = get_logger(__name__)
-HOP_SECONDS = 0.01  # the classifier's Fbank hop (10 ms)
 
 def prepare_data(hparams):
     """Generates VocalMix (or finds it) and returns the manifests."""
     return prepare_vocalmix_from_hparams(hparams, hparams["save_folder"])
 
 
-def dataio_prep(hparams, manifests, splits=("train", "valid", "test"), voice_focus=False):
+def dataio_prep(hparams, manifests, adapter, splits=("train", "valid", "test"), voice_focus=False):
     """SpeechBrain datasets giving the mixture waveform of each clip as ``sig``.
 
     With ``voice_focus`` every voice clip is cut to its voice interval (known
-    from the stems; widened around its centre to at least one excerpt) in
-    every split, so that the GAN learns, and is validated on, voice excerpts
-    and no-voice excerpts in equal parts. VocalMix clips have voice in 30-80%
-    of their length and half have none: without focus about 15% of the
-    excerpts lie wholly inside a voice interval.
+    from the stems; widened around its centre to at least one excerpt and a
+    frame of margin, in the classifier's own feature hops) in every split, so
+    that the GAN learns, and is validated on, voice excerpts and no-voice
+    excerpts in equal parts. VocalMix clips have voice in 30-80% of their
+    length and half have none: without focus about 15% of the excerpts lie
+    wholly inside a voice interval.
     """
-    sample_rate = hparams["sample_rate"]
-    # at least excerpt_frames feature frames plus a frame of margin
-    min_samples = round((hparams["excerpt_frames"] + 1) * HOP_SECONDS * sample_rate)
-
-    @sb.utils.data_pipeline.takes("wav")
-    @sb.utils.data_pipeline.provides("sig")
-    def audio_pipeline(wav):
-        return sb.dataio.dataio.read_audio(wav)
-
-    @sb.utils.data_pipeline.takes("wav", "label", "voice_start", "voice_end")
-    @sb.utils.data_pipeline.provides("sig")
-    def voice_focused_pipeline(wav, label, voice_start, voice_end):
-        sig = sb.dataio.dataio.read_audio(wav)
-        if label != "voice":
-            return sig
-        start, end = float(voice_start) * sample_rate, float(voice_end) * sample_rate
-        if end - start < min_samples:
-            centre = (start + end) / 2
-            start, end = centre - min_samples / 2, centre + min_samples / 2
-        start = int(min(max(start, 0), len(sig) - min_samples))
-        end = int(max(min(end, len(sig)), start + min_samples))
-        return sig[start:end]
-
-    return {
-        split: sb.dataio.dataset.DynamicItemDataset.from_csv(
-            csv_path=manifests[split],
-            replacements={"data_root": hparams["data_folder"]},
-            dynamic_items=[voice_focused_pipeline if voice_focus else audio_pipeline],
-            output_keys=["id", "sig"],
-        )
-        for split in splits
-    }
+    min_samples = None
+    if voice_focus:
+        min_samples = samples_for_frames(adapter, hparams["excerpt_frames"] + 1, hparams["sample_rate"])
+    return vocalmix_clip_datasets(manifests, hparams["data_folder"], hparams["sample_rate"], splits,
+                                  min_samples)
 
 
 def load_classifier(hparams, run_opts):
@@ -125,7 +100,7 @@ if __name__ == "__main__":
         overrides=overrides,
     )
     manifests = prepare_data(hparams)
-    datasets = dataio_prep(hparams, manifests, voice_focus=hparams["voice_focus"])
     adapter = load_classifier(hparams, run_opts)
+    datasets = dataio_prep(hparams, manifests, adapter, voice_focus=hparams["voice_focus"])
 
     run_gan(hparams, run_opts, datasets, adapter)
