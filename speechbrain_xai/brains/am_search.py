@@ -1,4 +1,4 @@
-"""Activation-maximisation searches as SpeechBrain evaluations, and their reports.
+"""Activation-maximisation searches as SpeechBrain evaluations, their reports, and the recipe steps.
 
 :class:`AMSearchBrain` runs a search
 (:class:`~speechbrain_xai.explainers.activation_maximization.LatentActivationMaximizer`)
@@ -10,14 +10,27 @@ running batch's state saved, so an interrupted search resumes
 ``ranking.md`` / ``ranking.json`` and renders the selected and the most
 extreme setting of each direction (:func:`render_setting`: a PNG grid and
 Griffin-Lim audio).
+
+The steps the GAN-based activation-maximisation recipes share (VocalMix and
+ESC-50 alike; only the data and the checks differ) read the recipe's
+``hparams`` (keys declared with :func:`~speechbrain_xai.hparams.reads_hparams`):
+
+1. :func:`prepare_search`: loads the generator, cuts the real reference
+   excerpts (:func:`reference_set`), builds the grid and the searches
+   (:func:`maximizers`: the GAN's latent space and the input-space baseline)
+   and starts the summary;
+2. :func:`run_searches`: runs and reports every search
+   (:func:`search_and_report`) and writes ``summary.json``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import soundfile as sf
 import speechbrain as sb
@@ -25,14 +38,17 @@ import torch
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_xai.brains.base import FrozenClassifierBrain
-from speechbrain_xai.data.excerpts import feature_hop_seconds
+from speechbrain_xai.data.excerpts import dataset_excerpts, feature_hop_seconds
 from speechbrain_xai.explainers.activation_maximization import (
     AMSetting,
+    InputActivationMaximizer,
     LatentActivationMaximizer,
     SearchResult,
+    setting_grid,
 )
-from speechbrain_xai.explainers.am_selection import rank_settings
+from speechbrain_xai.explainers.am_selection import rank_settings, unit_activations
 from speechbrain_xai.files import atomic_open, write_json, write_text
+from speechbrain_xai.hparams import reads_hparams, require_hparams
 from speechbrain_xai.plotting import save_excerpt_grid
 
 logger = get_logger(__name__)
@@ -206,3 +222,136 @@ def report_search(result: SearchResult, real_feats: torch.Tensor, real_acts: tor
                                    f"{name}_positive_fraction": float((scores > 0).float().mean())})
             report[f"{direction}_{tag}"] = row
     return report
+
+
+# --------------------------------------------------------------------------
+# The recipe steps
+# --------------------------------------------------------------------------
+class ReferenceSet(NamedTuple):
+    """Real excerpts of the reference split and the unit on them."""
+
+    feats: torch.Tensor  # (N, T, F), on the adapter's device
+    starts: torch.Tensor  # (N,) start frame of each excerpt
+    ids: List[str]  # clip id of each excerpt
+    acts: torch.Tensor  # (N,) the unit's activations
+
+
+@reads_hparams("excerpt_frames", "reference_excerpts_per_clip", "dataloader_opts")
+def reference_set(adapter, unit, dataset, hparams: Mapping) -> ReferenceSet:
+    """Real excerpts of the reference split (``reference_excerpts_per_clip``
+    evenly spaced excerpts of ``excerpt_frames`` frames per clip), their start
+    frames, clip ids and the unit's activations on them."""
+    feats, starts, ids = dataset_excerpts(adapter, dataset, hparams["excerpt_frames"],
+                                          hparams["reference_excerpts_per_clip"],
+                                          hparams["dataloader_opts"])
+    return ReferenceSet(feats, starts, ids, unit_activations(adapter, unit, feats))
+
+
+@reads_hparams("num_seeds", "chunk_size", "results_folder", "run_input_baseline",
+               "jitter_frames", "input_noise", "baseline_folder", "baseline_num_seeds")
+def maximizers(adapter, generator, unit, hparams: Mapping
+               ) -> Dict[str, Tuple[LatentActivationMaximizer, str, List[int]]]:
+    """``{run name: (maximizer, results folder, seeds)}``: the GAN's latent
+    space (``"gan"``), then, with ``run_input_baseline``, the input-space
+    baseline (``"input"``, the first ``baseline_num_seeds`` seeds; all when
+    null) scored by the same metric."""
+    seeds = list(range(hparams["num_seeds"]))
+    runs = {"gan": (LatentActivationMaximizer(adapter, generator, unit,
+                                              chunk_size=hparams["chunk_size"]),
+                    hparams["results_folder"], seeds)}
+    if hparams["run_input_baseline"]:
+        runs["input"] = (InputActivationMaximizer(adapter, generator, unit,
+                                                  jitter=hparams["jitter_frames"],
+                                                  noise=hparams["input_noise"],
+                                                  chunk_size=hparams["chunk_size"]),
+                         hparams["baseline_folder"], seeds[:hparams["baseline_num_seeds"] or None])
+    return runs
+
+
+@dataclass
+class PreparedSearch:
+    """Everything a search needs before it runs (:func:`prepare_search`)."""
+
+    adapter: torch.nn.Module  # the classifier, on the run device
+    reference: ReferenceSet
+    settings: List[AMSetting]
+    runs: Dict[str, Tuple[LatentActivationMaximizer, str, List[int]]]  # as maximizers()
+    start_feats: torch.Tensor  # the generator's unoptimised samples (the GAN search's starts)
+    summary: dict  # the start of summary.json
+
+
+@reads_hparams("classifier", "generator", "generator_file", "unit", "am_steps", "am_lrs",
+               "am_penalties", "directions", "n_reference",
+               *reference_set.hparams_required, *maximizers.hparams_required)
+def prepare_search(hparams: Mapping, run_opts: Mapping, reference_dataset) -> PreparedSearch:
+    """Step 1 of a search recipe: moves the classifier (``classifier``) to the
+    run device; loads the generator (``generator`` with the weights of
+    ``generator_file``); cuts the real reference excerpts
+    (:func:`reference_set`); builds the grid (``am_steps`` x ``am_lrs`` x
+    ``am_penalties`` x ``directions``) and the searches (:func:`maximizers`);
+    samples the generator at the search's own starting codes; summarises the
+    unit on real excerpts (top / bottom ``n_reference``) and on those
+    unoptimised samples.
+    """
+    require_hparams(hparams, prepare_search, "prepare_search")
+    adapter = hparams["classifier"].to(run_opts.get("device", "cpu"))
+    generator = hparams["generator"]
+    generator.load_state_dict(torch.load(hparams["generator_file"], map_location="cpu"))
+    generator.to(adapter.device).eval()
+    unit = hparams["unit"]
+    reference = reference_set(adapter, unit, reference_dataset, hparams)
+    ref_acts = reference.acts
+    settings = setting_grid(hparams["am_steps"], hparams["am_lrs"], hparams["am_penalties"],
+                            hparams["directions"])
+    runs = maximizers(adapter, generator, unit, hparams)
+    seeds = runs["gan"][2]
+    with torch.no_grad():
+        start_feats = generator(runs["gan"][0].init_params(seeds).to(adapter.device))
+    n_ref = min(hparams["n_reference"], len(ref_acts))
+    summary = {"unit": str(unit),
+               "grid": {"settings": len(settings), "seeds": len(seeds)},
+               "real_unit": {"reference_excerpts": len(ref_acts),
+                             "max_top_mean": float(ref_acts.topk(n_ref).values.mean()),
+                             "min_bottom_mean": float(ref_acts.topk(n_ref, largest=False).values.mean())},
+               "gan_unoptimised_unit_mean": float(unit_activations(adapter, unit, start_feats).mean())}
+    return PreparedSearch(adapter, reference, settings, runs, start_feats, summary)
+
+
+@reads_hparams("settings_per_batch", "checkpoint_every", "n_reference", "selection_layer",
+               "num_rendered_audio", "griffin_lim_iters")
+def search_and_report(search: PreparedSearch, hparams: Mapping, run_opts: Mapping,
+                      score_fn: Union[None, ScoreFn, Mapping[str, ScoreFn]] = None) -> dict:
+    """Runs every search of ``search.runs`` as batched jobs (:func:`run_search`)
+    and reports it (:func:`report_search`: ranking tables, renders of the
+    selected and most extreme settings, ``score_fn`` checks).
+
+    Returns
+    -------
+    dict
+        ``{run name: {"seconds", "seeds", <direction>_<selected|most_extreme>: row}}``.
+    """
+    ref = search.reference
+    summary = {}
+    for name, (maximizer, folder, seeds) in search.runs.items():
+        result, seconds = run_search(maximizer, search.settings, seeds, folder,
+                                     hparams["settings_per_batch"], hparams["checkpoint_every"],
+                                     run_opts)
+        report = report_search(result, ref.feats, ref.acts, folder, search.adapter,
+                               hparams["n_reference"], hparams["selection_layer"], score_fn=score_fn,
+                               num_audio=hparams["num_rendered_audio"],
+                               griffin_lim_iters=hparams["griffin_lim_iters"])
+        summary[name] = {"seconds": round(seconds, 1), "seeds": len(seeds), **report}
+    return summary
+
+
+@reads_hparams("output_folder", *search_and_report.hparams_required)
+def run_searches(search: PreparedSearch, hparams: Mapping, run_opts: Mapping,
+                 score_fn: Union[None, ScoreFn, Mapping[str, ScoreFn]] = None) -> dict:
+    """Step 2 of a search recipe: :func:`search_and_report`, its result added
+    to ``search.summary`` as ``runs``, written to
+    ``<output_folder>/summary.json``. Returns the summary."""
+    require_hparams(hparams, run_searches, "run_searches")
+    search.summary["runs"] = search_and_report(search, hparams, run_opts, score_fn)
+    write_json(os.path.join(hparams["output_folder"], "summary.json"), search.summary, indent=1)
+    logger.info("Summary: %s", json.dumps(search.summary, indent=1))
+    return search.summary

@@ -23,7 +23,8 @@ The rest of the method lives beside this file:
   Fréchet distance to the real excerpts that most / least activate the unit,
   the lowest distance selected;
 * :mod:`speechbrain_xai.brains.am_search`: the search run through
-  SpeechBrain's ``evaluate()`` (resumable), its report and renders;
+  SpeechBrain's ``evaluate()`` (resumable), its report and renders, and the
+  recipe steps;
 * :mod:`speechbrain_xai.brains.gan`: the generator's training.
 """
 
