@@ -1,13 +1,19 @@
-"""Pictures of explanations (needs the optional ``matplotlib`` extra).
+"""Pictures (needs the optional ``matplotlib`` extra).
 
-One function draws every explainer's output the same way: the input's log
-spectrogram, the mask, and the masked-in spectrogram, side by side.
+:func:`plot_explanation` draws every explainer's output the same way: the
+input's log spectrogram, the mask, and the masked-in spectrogram, side by
+side. :func:`save_excerpt_grid` draws a set of feature excerpts (GAN samples,
+activation-maximisation examples) as a grid.
 """
 
 from __future__ import annotations
 
+import math
+from typing import Optional, Sequence
+
 import torch
 
+from speechbrain_xai.files import atomic_open
 from speechbrain_xai.stft import apply_mask, stft
 
 
@@ -56,4 +62,56 @@ def plot_explanation(explanation, path: str) -> None:
     fig.suptitle(f"target: {name}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def save_excerpt_grid(feats: torch.Tensor, path: str, titles: Optional[Sequence[str]] = None,
+                      columns: int = 8, hop_seconds: Optional[float] = None) -> None:
+    """Saves feature excerpts ``[N, T, F]`` (e.g. log-mel) as a PNG grid, written atomically.
+
+    Arguments
+    ---------
+    feats : torch.Tensor
+        Excerpts ``[N, T, F]`` in the classifier's feature domain.
+    path : str
+        The PNG file.
+    titles : sequence of str, optional
+        One title per excerpt (e.g. its activation).
+    columns : int
+        Excerpts per row.
+    hop_seconds : float, optional
+        Seconds between feature frames (the classifier's hop,
+        :func:`speechbrain_xai.data.excerpts.feature_hop_seconds`): the time
+        axis in seconds; frame indices without it. The other axis is the
+        feature band index (mel band for log-mel features).
+
+    Example
+    -------
+    >>> import os, tempfile, torch
+    >>> path = os.path.join(tempfile.mkdtemp(), "grid.png")
+    >>> save_excerpt_grid(torch.randn(3, 64, 40), path, ["a", "b", "c"], hop_seconds=0.01)
+    >>> os.path.getsize(path) > 0
+    True
+    """
+    plt = _pyplot()
+    n, frames, bands = feats.shape
+    cols = min(columns, n)
+    rows = math.ceil(n / cols)
+    extent = [0, frames * hop_seconds if hop_seconds else frames, 0, bands]
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.6 * rows), squeeze=False,
+                             sharex=True, sharey=True)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        ax.imshow(feats[i].T.cpu().numpy(), origin="lower", aspect="auto", cmap="magma",
+                  extent=extent)
+        ax.tick_params(labelsize=5, length=2, pad=1)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=6)
+    fig.supxlabel("time (s)" if hop_seconds else "frame", fontsize=7)
+    fig.supylabel("band", fontsize=7)
+    fig.tight_layout()
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, dpi=90, format="png")
     plt.close(fig)

@@ -1,56 +1,51 @@
-"""GAN-based activation maximisation with automatic selection (Mishra et al., 2019).
+"""GAN-based activation maximisation (Mishra et al., 2019): the batched search.
 
 Only the latent code ``z`` of a trained spectrogram generator is optimised, so
-that a chosen *unit* of the frozen classifier (a class logit or a hidden
-channel) is maximised (``a(G(z)) - lambda |z|^2``) or minimised
-(``-a(G(z)) - lambda |z|^2``, the same ascent with the sign flipped), with
-Adam, keeping the best example seen. Every hyper-parameter setting
-(steps x learning rate x penalty x direction) and every seed runs in *one*
-batched optimisation: the state is ``z [S * K, latent]`` (row ``s * K + k`` is
-setting ``s`` and seed ``k``), learning rates, penalties, signs and step
-budgets are per-row tensors, Adam is written out on the batch, and a row stops
-moving once its own step budget is spent.
-
-Each setting is then scored as in the paper: the Fréchet distance between the
-unit's activations on the setting's generated examples and on the real
-excerpts that most (maximisation) or least (minimisation) activate it,
-optionally also over a layer's pooled activation vectors. The lowest distance
-wins; this rejects runaway settings whose activations are far beyond anything
-real data produces.
+that a chosen *unit* of the frozen classifier (:class:`UnitSpec`: a class
+logit or a hidden channel) is maximised (``a(G(z)) - lambda |z|^2``) or
+minimised (``-a(G(z)) - lambda |z|^2``, the same ascent with the sign
+flipped), with Adam, keeping the best example seen. Every hyper-parameter
+setting (:class:`AMSetting`: steps x learning rate x penalty x direction) and
+every seed runs in *one* batched optimisation: the state is
+``z [S * K, latent]`` (row ``s * K + k`` is setting ``s`` and seed ``k``),
+learning rates, penalties, signs and step budgets are per-row tensors, Adam is
+written out on the batch, and a row stops moving once its own step budget is
+spent. The best examples of every setting and seed form a
+:class:`SearchResult`.
 
 :class:`InputActivationMaximizer` is the no-GAN baseline: the (normalised)
 log-mel excerpt itself is optimised, with random time jitter and noise as
-robustness transforms, and is scored by the same metric.
+robustness transforms.
 
-:class:`AMSearchBrain` runs a search through SpeechBrain's ``evaluate()``
-(one batch = the settings searched together) with gradients re-enabled
-inside ``evaluate_batch``, saving each finished setting and the search state,
-so an interrupted search resumes.
+The rest of the method lives beside this file:
+
+* :mod:`speechbrain_xai.explainers.am_selection`: each setting scored by the
+  Fréchet distance to the real excerpts that most / least activate the unit,
+  the lowest distance selected;
+* :mod:`speechbrain_xai.brains.am_search`: the search run through
+  SpeechBrain's ``evaluate()`` (resumable), its report and renders, and the
+  recipe steps;
+* :mod:`speechbrain_xai.brains.gan`: the generator's training.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
-import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-import speechbrain as sb
 import torch
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_xai.brains.base import FrozenClassifierBrain
 from speechbrain_xai.files import torch_save
-from speechbrain_xai.metrics import frechet_distance
 
 logger = get_logger(__name__)
 
 
 # --------------------------------------------------------------------------
-# The classifier seen from its features
+# What is maximised, and how
 # --------------------------------------------------------------------------
 def pool_activations(out: torch.Tensor, index: Optional[int] = None) -> torch.Tensor:
     """Reduces a layer output to one value per example (``index`` given) or to a
@@ -71,70 +66,6 @@ def pool_activations(out: torch.Tensor, index: Optional[int] = None) -> torch.Te
     return vec if index is None else vec[:, index]
 
 
-def classifier_embeddings(adapter, feats: torch.Tensor, layer: str = "embedding_model",
-                          batch_size: int = 256) -> torch.Tensor:
-    """Pooled activations ``[N, D]`` of ``layer`` for excerpts ``[N, T, F]``."""
-    outs = []
-    with torch.no_grad(), adapter.capture([layer]) as reps:
-        for chunk in feats.split(batch_size):
-            adapter.logits_from_features(chunk)
-            outs.append(pool_activations(reps[layer]).float())
-    return torch.cat(outs)
-
-
-def excerpts_from_features(feats: torch.Tensor, lens: torch.Tensor, frames: int,
-                           per_clip: int = 1, random: bool = False,
-                           generator: Optional[torch.Generator] = None,
-                           return_starts: bool = False):
-    """Cuts ``per_clip`` excerpts of ``frames`` frames from each clip's valid frames.
-
-    Arguments
-    ---------
-    feats : torch.Tensor
-        Features ``[B, T, F]``.
-    lens : torch.Tensor
-        Relative lengths ``[B]``.
-    frames : int
-        Excerpt length.
-    per_clip : int
-        Excerpts per clip: evenly spaced when ``random`` is False.
-    random : bool
-        Random start frames (training) instead of evenly spaced ones.
-    generator : torch.Generator, optional
-        For the random starts.
-    return_starts : bool
-        Also return the start frame of each excerpt (``LongTensor [B * per_clip]``).
-
-    Returns
-    -------
-    torch.Tensor
-        ``[B * per_clip, frames, F]`` (clip-major order).
-    """
-    valid = (lens * feats.shape[1]).round().long().clamp(max=feats.shape[1])
-    if int(valid.min()) < frames:
-        raise ValueError(
-            f"A clip has {int(valid.min())} feature frames, fewer than excerpt_frames={frames}; "
-            "use longer clips or shorter excerpts."
-        )
-    out, all_starts = [], []
-    for b in range(feats.shape[0]):
-        room = int(valid[b]) - frames
-        if random:
-            starts = torch.randint(0, room + 1, (per_clip,), generator=generator).tolist()
-        else:
-            starts = [round(i * room / max(per_clip - 1, 1)) for i in range(per_clip)]
-            if per_clip == 1:
-                starts = [room // 2]
-        out += [feats[b, s:s + frames] for s in starts]
-        all_starts += starts
-    if return_starts:
-        return torch.stack(out), torch.tensor(all_starts)
-    return torch.stack(out)
-
-
-# --------------------------------------------------------------------------
-# What is maximised, and how
-# --------------------------------------------------------------------------
 @dataclass
 class UnitSpec:
     """The unit to maximise or minimise.
@@ -502,291 +433,3 @@ class InputActivationMaximizer(LatentActivationMaximizer):
 
     def prior(self, params):
         return params.pow(2).flatten(1).mean(1)
-
-
-# --------------------------------------------------------------------------
-# Automatic selection
-# --------------------------------------------------------------------------
-def unit_activations(adapter, unit: UnitSpec, feats: torch.Tensor,
-                     batch_size: int = 256) -> torch.Tensor:
-    """Unit activations ``[N]`` for excerpts ``[N, T, F]`` (no gradients)."""
-    with torch.no_grad():
-        return torch.cat([unit(adapter, c).float() for c in feats.split(batch_size)])
-
-
-def rank_settings(result: SearchResult, real_feats: torch.Tensor, real_acts: torch.Tensor,
-                  n_reference: int = 50, adapter=None, layer: Optional[str] = None) -> List[dict]:
-    """Scores every setting by the Fréchet distance to the real reference set.
-
-    Arguments
-    ---------
-    result : SearchResult
-        Output of a search.
-    real_feats : torch.Tensor
-        Real excerpts ``[N, T, F]``.
-    real_acts : torch.Tensor
-        The unit's activations on them ``[N]`` (:func:`unit_activations`).
-    n_reference : int
-        The top-``n`` (maximisation) or bottom-``n`` (minimisation) real
-        excerpts form the reference set.
-    adapter : ClassifierAdapter, optional
-        Needed with ``layer``.
-    layer : str, optional
-        Also compute the distance over this layer's pooled activation vectors.
-
-    Returns
-    -------
-    list of dict
-        One row per setting (setting fields, ``act_mean``, ``act_std``,
-        ``fd_unit``, optionally ``fd_layer``, ``rank`` within its direction and
-        ``selected``), sorted by direction then distance.
-    """
-    n_ref = min(int(n_reference), real_acts.numel())
-    order = torch.argsort(real_acts, descending=True)
-    refs = {"max": order[:n_ref], "min": order[-n_ref:]}
-    ref_layer = {}
-    rows = []
-    for s, setting in enumerate(result.settings):
-        ref = refs[setting.direction]
-        acts = result.activation[s].double()
-        row = {"setting": setting.name, **asdict(setting),
-               "act_mean": float(acts.mean()), "act_std": float(acts.std()) if acts.numel() > 1 else 0.0,
-               "ref_act_mean": float(real_acts[ref].mean()),
-               "fd_unit": frechet_distance(acts, real_acts[ref].double())}
-        if layer is not None:
-            if setting.direction not in ref_layer:
-                ref_layer[setting.direction] = classifier_embeddings(adapter, real_feats[ref], layer)
-            gen = classifier_embeddings(adapter, result.features[s].to(real_feats.device), layer)
-            ok = min(gen.shape[0], ref.numel()) > gen.shape[1]
-            row["fd_layer"] = frechet_distance(gen, ref_layer[setting.direction], min_samples_per_dim=ok)
-        rows.append(row)
-    for direction in ("max", "min"):
-        mine = sorted((r for r in rows if r["direction"] == direction), key=lambda r: r["fd_unit"])
-        for rank, r in enumerate(mine, start=1):
-            r["rank"], r["selected"] = rank, rank == 1
-    return sorted(rows, key=lambda r: (r["direction"], r["rank"]))
-
-
-def write_table(rows: List[dict], path: str) -> None:
-    """Writes the ranking as a Markdown table (and returns nothing)."""
-    cols = [c for c in ("rank", "setting", "act_mean", "act_std", "ref_act_mean", "fd_unit",
-                        "fd_layer", "selected") if c in rows[0]]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        lines.append("| " + " | ".join(f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c])
-                                       for c in cols) + " |")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-
-
-def save_excerpt_grid(feats: torch.Tensor, path: str, titles: Optional[Sequence[str]] = None,
-                      columns: int = 8) -> None:
-    """Saves log-mel excerpts ``[N, T, F]`` as a PNG grid (needs matplotlib)."""
-    from speechbrain_xai.plotting import _pyplot
-
-    plt = _pyplot()
-    n = feats.shape[0]
-    cols = min(columns, n)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.6 * rows), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < n:
-            ax.imshow(feats[i].T.cpu().numpy(), origin="lower", aspect="auto", cmap="magma")
-            if titles is not None:
-                ax.set_title(titles[i], fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-# --------------------------------------------------------------------------
-# The search as a SpeechBrain evaluation
-# --------------------------------------------------------------------------
-class AMSearchBrain(FrozenClassifierBrain):
-    """Runs searches through ``evaluate()``: each batch of the evaluated
-    dataset lists setting names (``batch.id``); all settings of a batch and
-    all seeds run as one batched optimisation inside ``evaluate_batch``, where
-    gradients are re-enabled (``evaluate`` runs under ``no_grad``).
-
-    Finished settings are saved to ``results_folder`` and skipped on a rerun;
-    the state of an unfinished batch is checkpointed every
-    ``checkpoint_every`` steps and resumed.
-
-    Arguments
-    ---------
-    maximizer : LatentActivationMaximizer
-        Its adapter and generator are moved to the run device at start.
-    settings : dict
-        Setting name -> :class:`AMSetting`.
-    seeds : list of int
-        Seeds of every setting.
-    results_folder : str
-        Where settings and search states are written.
-    checkpoint_every : int
-        Steps between search-state checkpoints.
-    """
-
-    def __init__(self, *args, maximizer=None, settings: Optional[Dict[str, AMSetting]] = None,
-                 seeds: Sequence[int] = (), results_folder: str = ".", checkpoint_every: int = 50,
-                 **kwargs):
-        super().__init__(*args, **kwargs)
-        if maximizer is None or not settings:
-            raise ValueError("AMSearchBrain needs maximizer= and settings=.")
-        self.maximizer, self.settings = maximizer, settings
-        self.seeds, self.results_folder = list(seeds), results_folder
-        self.checkpoint_every = int(checkpoint_every)
-        os.makedirs(results_folder, exist_ok=True)
-
-    def frozen_modules(self):
-        return [self.maximizer.adapter, self.maximizer.generator]
-
-    def is_done(self, name: str) -> bool:
-        return os.path.isfile(os.path.join(self.results_folder, name + ".pt"))
-
-    def evaluate_batch(self, batch, stage):
-        todo = [self.settings[name] for name in batch.id if not self.is_done(name)]
-        if not todo:
-            return torch.tensor(0.0)
-        tag = hashlib.sha1(" ".join(s.name for s in todo).encode()).hexdigest()[:12]
-        state = os.path.join(self.results_folder, f"search_state_{tag}.pt")
-        with torch.enable_grad():
-            result = self.maximizer.search(todo, self.seeds, checkpoint_path=state,
-                                           checkpoint_every=self.checkpoint_every)
-        for s in range(len(todo)):
-            result.save_setting(s, self.results_folder)
-        return torch.tensor(float(result.objective.mean()))
-
-    def on_stage_end(self, stage, stage_loss, epoch=None):
-        done = sum(self.is_done(n) for n in self.settings)
-        logger.info("Search finished: %d/%d settings saved in %s", done, len(self.settings),
-                    self.results_folder)
-
-
-# --------------------------------------------------------------------------
-# Running and reporting a search (what the recipes call)
-# --------------------------------------------------------------------------
-def dataset_excerpts(adapter, dataset, frames: int, per_clip: int, loader_kwargs: Optional[dict] = None):
-    """Evenly spaced excerpts of every clip of a SpeechBrain dataset.
-
-    Arguments
-    ---------
-    adapter : ClassifierAdapter
-        Computes the features (``adapter.features``).
-    dataset : DynamicItemDataset
-        Gives ``id`` and ``sig`` (waveform).
-    frames, per_clip : int
-        Excerpt length and excerpts per clip.
-    loader_kwargs : dict, optional
-        For ``make_dataloader`` (batch size, workers).
-
-    Returns
-    -------
-    feats : torch.Tensor
-        ``[N, frames, F]`` on the adapter's device, clip-major.
-    starts : torch.Tensor
-        Start frame of each excerpt ``[N]``.
-    ids : list of str
-        Clip id of each excerpt.
-    """
-    loader = sb.dataio.dataloader.make_dataloader(dataset, **(loader_kwargs or {}))
-    feats, starts, ids = [], [], []
-    with torch.no_grad():
-        for batch in loader:
-            batch = batch.to(adapter.device)
-            wavs, lens = batch.sig
-            x, s = excerpts_from_features(adapter.features(wavs), lens, frames, per_clip=per_clip,
-                                          return_starts=True)
-            feats.append(x)
-            starts.append(s)
-            ids += [i for i in batch.id for _ in range(per_clip)]
-    return torch.cat(feats), torch.cat(starts), ids
-
-
-def run_search(maximizer: LatentActivationMaximizer, settings: Sequence[AMSetting],
-               seeds: Sequence[int], folder: str, settings_per_batch: int,
-               checkpoint_every: int = 50, run_opts: Optional[dict] = None
-               ) -> Tuple[SearchResult, float]:
-    """Every setting x seed through :class:`AMSearchBrain` (``Brain.evaluate``,
-    ``settings_per_batch`` settings per batched optimisation; resumable: saved
-    settings are skipped, the state of the running batch is checkpointed).
-
-    Returns
-    -------
-    result : SearchResult
-        All settings, loaded back from ``folder``.
-    seconds : float
-        Wall time of the search.
-    """
-    brain = AMSearchBrain(modules=None, run_opts=run_opts, maximizer=maximizer,
-                          settings={s.name: s for s in settings}, seeds=seeds,
-                          results_folder=folder, checkpoint_every=checkpoint_every)
-    data = sb.dataio.dataset.DynamicItemDataset({s.name: {"order": i} for i, s in enumerate(settings)})
-    data.set_output_keys(["id"])
-    start = time.time()
-    brain.evaluate(data, test_loader_kwargs={"batch_size": int(settings_per_batch)})
-    seconds = time.time() - start
-    logger.info("Search of %d settings x %d seeds in %.1f s", len(settings), len(seeds), seconds)
-    return SearchResult.load(folder, settings), seconds
-
-
-def render_setting(result: SearchResult, s: int, folder: str, tag: str, adapter,
-                   num_audio: int = 4, griffin_lim_iters: int = 100, count: int = 16) -> None:
-    """A setting's examples, the most extreme first (in its direction):
-    ``<tag>.png`` (the first ``count``) and ``<tag>_<i>.wav`` (the first
-    ``num_audio``, Griffin-Lim, peak-normalised, at the adapter's rate)."""
-    acts = result.activation[s]
-    order = torch.argsort(acts, descending=result.settings[s].direction == "max")
-    feats = result.features[s][order]
-    titles = [f"{float(a):.2f}" for a in acts[order]]
-    save_excerpt_grid(feats[:count], os.path.join(folder, f"{tag}.png"), titles[:count])
-    if num_audio:
-        wavs = adapter.features_to_audio(feats[:num_audio].to(adapter.device),
-                                         n_iter=griffin_lim_iters).cpu()
-        for i, wav in enumerate(wavs):
-            peak = wav.abs().max().clamp_min(1e-8)
-            sb.dataio.dataio.write_audio(os.path.join(folder, f"{tag}_{i}.wav"), 0.9 * wav / peak,
-                                         adapter.sample_rate)
-
-
-def report_search(result: SearchResult, real_feats: torch.Tensor, real_acts: torch.Tensor,
-                  folder: str, adapter, n_reference: int = 50, layer: Optional[str] = None,
-                  score_fn: Union[None, Callable[[torch.Tensor], torch.Tensor],
-                                  Mapping[str, Callable[[torch.Tensor], torch.Tensor]]] = None,
-                  **render_kwargs) -> dict:
-    """Ranks the settings (:func:`rank_settings`), writes ``ranking.md`` and
-    ``ranking.json`` to ``folder`` and renders, per direction, the selected
-    setting and the most extreme one (largest / smallest mean activation) as
-    ``<direction>_selected`` and ``<direction>_most_extreme``
-    (:func:`render_setting`).
-
-    ``score_fn`` (optional) maps excerpts ``[N, T, F]`` to scores ``[N]`` from
-    a check the classifier does not see (e.g. a voice probe); its mean and
-    positive fraction are added to the rendered settings' rows as
-    ``score_mean`` and ``score_positive_fraction``. A dict ``{name: function}``
-    runs several checks and adds ``<name>_mean`` and ``<name>_positive_fraction``.
-
-    Returns
-    -------
-    dict
-        ``<direction>_selected`` / ``<direction>_most_extreme``: their ranking rows.
-    """
-    rows = rank_settings(result, real_feats, real_acts, n_reference, adapter, layer)
-    write_table(rows, os.path.join(folder, "ranking.md"))
-    with open(os.path.join(folder, "ranking.json"), "w") as f:
-        json.dump(rows, f, indent=1)
-    names = [s.name for s in result.settings]
-    checks = {} if score_fn is None else score_fn if isinstance(score_fn, Mapping) else {"score": score_fn}
-    report = {}
-    for direction in sorted({s.direction for s in result.settings}):
-        mine = [r for r in rows if r["direction"] == direction]
-        extreme = (max if direction == "max" else min)(mine, key=lambda r: r["act_mean"])
-        for tag, row in (("selected", mine[0]), ("most_extreme", extreme)):
-            s = names.index(row["setting"])
-            render_setting(result, s, folder, f"{direction}_{tag}", adapter, **render_kwargs)
-            for name, fn in checks.items():
-                scores = fn(result.features[s])
-                row = dict(row, **{f"{name}_mean": float(scores.mean()),
-                                   f"{name}_positive_fraction": float((scores > 0).float().mean())})
-            report[f"{direction}_{tag}"] = row
-    return report

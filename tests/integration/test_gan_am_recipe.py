@@ -2,21 +2,85 @@
 
 import csv
 import json
+import math
 
-from recipes.ESC50.interpret.vocalmix_code import load_vocalmix_script
+import pytest
+import torch
+
 from tests.helpers import listed_recipes, run_recipe
 
 ROWS = {r["Script"].rsplit("/", 1)[-1]: r for r in listed_recipes() if r["Task"] == "VocalMix/interpret"
         and r["Script"].rsplit("/", 1)[-1] in ("train_gan.py", "am_search.py")}
 
 
+def check_sample_quality(gan_folder, test_datasets):
+    """sample_quality.json measures the generator written to generator.ckpt:
+    its generated-vs-real and real-vs-real distances are recomputed here from
+    that file and the test clips (``test_datasets(hparams)`` -> the test
+    dataset), as GANBrain.sample_quality draws them; the untrained baseline is
+    another set (finite, not equal to either)."""
+    from hyperpyyaml import load_hyperpyyaml
+
+    from speechbrain.dataio.dataloader import make_dataloader
+
+    from speechbrain_xai.brains.gan import embedding_frechet_distance
+    from speechbrain_xai.data.excerpts import excerpts_from_features
+
+    quality = json.loads((gan_folder / "sample_quality.json").read_text())
+    with open(gan_folder / "hyperparams.yaml") as f:
+        hparams = load_hyperpyyaml(f)
+    adapter, gen = hparams["classifier"], hparams["generator"].eval()
+    gen.load_state_dict(torch.load(gan_folder / "generator.ckpt"))
+    real = []  # the test excerpts, as GANBrain.evaluate cuts them
+    with torch.no_grad():
+        for batch in make_dataloader(test_datasets(hparams), **hparams["valid_dataloader_opts"]):
+            wavs, lens = batch.sig
+            real.append(excerpts_from_features(adapter.features(wavs), lens, hparams["excerpt_frames"],
+                                               per_clip=hparams["eval_excerpts_per_clip"]))
+    real = torch.cat(real)
+    half = real.shape[0] // 2
+    assert quality["n_per_set"] == half
+    torch.manual_seed(hparams["seed"])
+    with torch.no_grad():
+        fake = gen(torch.randn(half, hparams["latent_dim"]))
+    real_a, real_b = real[:half], real[half:2 * half]
+    assert quality["fd_generated_vs_real"] == pytest.approx(
+        embedding_frechet_distance(adapter, fake, real_b), rel=1e-3, abs=1e-6)
+    assert quality["fd_real_vs_real"] == pytest.approx(
+        embedding_frechet_distance(adapter, real_a, real_b), rel=1e-3, abs=1e-6)
+    untrained = quality["fd_untrained_vs_real"]
+    assert math.isfinite(untrained)
+    assert untrained not in (quality["fd_real_vs_real"], quality["fd_generated_vs_real"])
+    assert quality["parameters"]["generator"] == sum(p.numel() for p in gen.parameters())
+    return quality
+
+
+def check_ranking(folder, report):
+    """ranking.json ranks each direction's settings by fd_unit (ranks 1..n,
+    distances ascending), selects exactly one, the first; the summary reports
+    that row as selected and, as most extreme, the row with the largest (max)
+    / smallest (min) mean activation."""
+    rows = json.loads((folder / "ranking.json").read_text())
+    for direction, extreme in (("max", max), ("min", min)):
+        mine = [r for r in rows if r["direction"] == direction]
+        assert [r["rank"] for r in mine] == list(range(1, len(mine) + 1))
+        assert [r["fd_unit"] for r in mine] == sorted(r["fd_unit"] for r in mine)
+        assert [r["selected"] for r in mine] == [True] + [False] * (len(mine) - 1)
+        selected = report[f"{direction}_selected"]
+        assert {k: selected[k] for k in mine[0]} == mine[0]
+        most = report[f"{direction}_most_extreme"]
+        assert most["act_mean"] == extreme(r["act_mean"] for r in mine)
+    return rows
+
+
 def test_gan_then_search_write_generator_table_and_examples(debug_classifier, tmp_path):
+    from speechbrain_xai.data.datasets import vocalmix_clip_datasets
+
     data, source = debug_classifier["data_folder"], debug_classifier["pretrained"]
     gan = tmp_path / "gan"
     run_recipe(ROWS["train_gan.py"], data, gan, extra=["--classifier_source", source])
-    quality = json.loads((gan / "sample_quality.json").read_text())
-    assert quality["fd_generated_vs_real"] >= 0 and quality["parameters"]["generator"] > 0
-    assert (gan / "generator.ckpt").is_file()
+    check_sample_quality(gan, lambda hparams: vocalmix_clip_datasets(
+        {"test": str(gan / "save" / "test.csv")}, data, hparams["sample_rate"])["test"])
 
     am = tmp_path / "am"
     run_recipe(ROWS["am_search.py"], data, am, extra=[
@@ -28,43 +92,28 @@ def test_gan_then_search_write_generator_table_and_examples(debug_classifier, tm
         table = (folder / "ranking.md").read_text().strip().splitlines()
         assert len(table) == 2 + n_settings  # header, rule, one row per setting
         assert len(list(folder.glob("*_steps*.pt"))) == n_settings  # one saved file per setting
+        check_ranking(folder, summary["runs"][run])
         for direction in ("max", "min"):
             row = summary["runs"][run][f"{direction}_selected"]
-            assert row["selected"] and row["direction"] == direction and row["fd_unit"] >= 0
             for probe in ("probe", "vibrato_probe"):  # the classifier-free checks, per example set
                 assert 0 <= row[f"{probe}_positive_fraction"] <= 1
             assert (folder / f"{direction}_selected.png").is_file()
             assert (folder / f"{direction}_selected_0.wav").is_file()
 
 
-def test_vibrato_features_see_a_wobbling_partial_not_a_steady_one():
-    import torch
-
-    am_search = load_vocalmix_script("am_search")
-    t = torch.arange(64) * 0.01  # 64 frames at a 10 ms hop
-    bands = torch.arange(32.0)
-    floor = torch.randn(3, 64, 32, generator=torch.Generator().manual_seed(0)) * 0.1
-
-    def partial(centre):  # a bright line across the bands, centre [64] (band units)
-        return 6 * torch.exp(-0.5 * (bands[None] - centre[:, None]) ** 2)
-
-    steady = floor[0] + partial(torch.full((64,), 12.0))
-    wobbling = floor[1] + partial(12 + 1.5 * torch.sin(2 * torch.pi * 5.5 * t))  # 5.5 Hz vibrato
-    slow = floor[2] + partial(12 + 1.5 * torch.sin(2 * torch.pi * 1.0 * t))  # a 1 Hz glide
-    feats = am_search.vibrato_features(torch.stack([steady, wobbling, slow]))
-    assert feats.shape == (3, 32 + 31)  # per band share + per neighbour pair correlation
-    share = feats[:, 9:16].mean(1)  # bands around the partial
-    assert share[1] > 0.5 and share[1] > 3 * share[0] and share[1] > 3 * share[2]
-
-
 def test_voice_focus_cuts_voice_clips_to_their_voice_interval(debug_classifier):
-    train_gan = load_vocalmix_script("train_gan")
-    hparams = {"sample_rate": 16000, "excerpt_frames": 64,
+    from speechbrain_xai.adapter import ClassifierAdapter
+    from speechbrain_xai.data.datasets import vocalmix_excerpt_datasets
+
+    adapter = ClassifierAdapter.from_hparams(debug_classifier["pretrained"])
+    hparams = {"classifier": adapter, "sample_rate": 16000, "excerpt_frames": 64,
                "data_folder": debug_classifier["data_folder"]}
     manifests = debug_classifier["manifests"]
-    plain = train_gan.dataio_prep(hparams, manifests, splits=("train", "valid"))
-    focused = train_gan.dataio_prep(hparams, manifests, splits=("train", "valid"), voice_focus=True)
-    min_len = 65 * 160  # one 64-frame excerpt and a frame of margin at a 10 ms hop
+    plain = vocalmix_excerpt_datasets(hparams, manifests, splits=("train", "valid"))
+    focused = vocalmix_excerpt_datasets({**hparams, "voice_focus": True}, manifests,
+                                        splits=("train", "valid"))
+    assert adapter.feature_hop_length == 160  # the debug classifier's Fbank: 10 ms at 16 kHz
+    min_len = 65 * 160  # one 64-frame excerpt and a frame of margin
     labels = set()
     for split in ("train", "valid"):
         with open(manifests[split]) as f:

@@ -5,19 +5,17 @@ import os
 import pytest
 import torch
 
+from speechbrain_xai.brains.am_search import AMSearchBrain, write_table
+from speechbrain_xai.data.excerpts import excerpts_from_features
 from speechbrain_xai.explainers.activation_maximization import (
-    AMSearchBrain,
     AMSetting,
     InputActivationMaximizer,
     LatentActivationMaximizer,
     SearchResult,
     UnitSpec,
-    excerpts_from_features,
-    rank_settings,
     setting_grid,
-    unit_activations,
-    write_table,
 )
+from speechbrain_xai.explainers.am_selection import rank_settings, unit_activations
 from speechbrain_xai.lobes.gan import SpectrogramGenerator
 
 

@@ -27,7 +27,7 @@ def _brain(tiny_adapter, folder, epochs):
     from speechbrain.utils.epoch_loop import EpochCounter
     from speechbrain.utils.train_logger import FileTrainLogger
 
-    from speechbrain_xai.explainers.gan_training import GANBrain
+    from speechbrain_xai.brains.gan import GANBrain
 
     torch.manual_seed(0)
     gen = SpectrogramGenerator(latent_dim=8, frames=16, n_mels=24, channels=(8, 4))
@@ -64,7 +64,13 @@ def test_gan_brain_trains_with_two_checkpointed_optimisers_and_resumes(tiny_adap
     assert any(not torch.equal(a, b) for a, b in zip(before, after))
     ckpt = brain.checkpointer.find_checkpoint()
     assert (ckpt.path / "optimizer_g.ckpt").is_file() and (ckpt.path / "optimizer_d.ckpt").is_file()
-    assert "fd_embedding" in ckpt.meta and ckpt.meta["fd_embedding"] >= 0
+    # the checkpoint records the validation FD of generated vs real excerpts (not real vs real)
+    from speechbrain_xai.brains.gan import embedding_frechet_distance
+
+    real, fake = torch.cat(brain.eval_real), torch.cat(brain.eval_fake)
+    fd = embedding_frechet_distance(tiny_adapter, fake, real)
+    assert ckpt.meta["fd_embedding"] == pytest.approx(fd, rel=1e-9)
+    assert embedding_frechet_distance(tiny_adapter, real, real) < 1e-6 < fd
     # an interrupted run (one of two epochs done) resumes: weights, both Adam states, epoch
     resumed, _ = _brain(tiny_adapter, tmp_path, epochs=2)
     resumed.fit(resumed.hparams.epoch_counter, data, data, **loaders)
@@ -75,7 +81,7 @@ def test_gan_brain_trains_with_two_checkpointed_optimisers_and_resumes(tiny_adap
 
 
 def test_embedding_frechet_distance_and_untrained_copy(tiny_adapter):
-    from speechbrain_xai.explainers.gan_training import embedding_frechet_distance, reinitialized
+    from speechbrain_xai.brains.gan import embedding_frechet_distance, reinitialized
 
     torch.manual_seed(0)
     real = torch.randn(40, 16, 24) * 5 - 40

@@ -8,124 +8,38 @@ At the end it writes the best generator to ``<generator_file>`` and a
 sample-quality report (Fréchet distance in the classifier's embedding space:
 generated vs real, real vs real, untrained generator vs real).
 
+1. generates VocalMix (offline, deterministic; reuses the classifier's data),
+2. reads the mixtures, with ``--voice_focus True`` every voice clip cut to its
+   voice interval (``speechbrain_xai.data.datasets.vocalmix_excerpt_datasets``),
+3. trains, tests and exports the GAN (``speechbrain_xai.brains.gan.run_gan``,
+   the same step as the ESC-50 recipe's).
+
 To run (CPU, minutes):
     python recipes/VocalMix/interpret/train_gan.py recipes/VocalMix/interpret/hparams/gan.yaml \
         --data_folder data/VocalMix \
         --classifier_source results/VocalMix/classification/small_cnn/1234/pretrained
 """
 
-import os
 import sys
-import time
 
 import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
-from speechbrain.utils.logger import get_logger
 
-from speechbrain_xai import ClassifierAdapter
+from speechbrain_xai.brains.gan import run_gan
+from speechbrain_xai.data.datasets import vocalmix_excerpt_datasets
 from speechbrain_xai.data.vocalmix import prepare_vocalmix_from_hparams
-from speechbrain_xai.explainers.gan_training import GANBrain
-
-logger = get_logger(__name__)
-HOP_SECONDS = 0.01  # the classifier's Fbank hop (10 ms)
-
-def prepare_data(hparams):
-    """Generates VocalMix (or finds it) and returns the manifests."""
-    return prepare_vocalmix_from_hparams(hparams, hparams["save_folder"])
-
-
-def dataio_prep(hparams, manifests, splits=("train", "valid", "test"), voice_focus=False):
-    """SpeechBrain datasets giving the mixture waveform of each clip as ``sig``.
-
-    With ``voice_focus`` every voice clip is cut to its voice interval (known
-    from the stems; widened around its centre to at least one excerpt) in
-    every split, so that the GAN learns, and is validated on, voice excerpts
-    and no-voice excerpts in equal parts. VocalMix clips have voice in 30-80%
-    of their length and half have none: without focus about 15% of the
-    excerpts lie wholly inside a voice interval.
-    """
-    sample_rate = hparams["sample_rate"]
-    # at least excerpt_frames feature frames plus a frame of margin
-    min_samples = round((hparams["excerpt_frames"] + 1) * HOP_SECONDS * sample_rate)
-
-    @sb.utils.data_pipeline.takes("wav")
-    @sb.utils.data_pipeline.provides("sig")
-    def audio_pipeline(wav):
-        return sb.dataio.dataio.read_audio(wav)
-
-    @sb.utils.data_pipeline.takes("wav", "label", "voice_start", "voice_end")
-    @sb.utils.data_pipeline.provides("sig")
-    def voice_focused_pipeline(wav, label, voice_start, voice_end):
-        sig = sb.dataio.dataio.read_audio(wav)
-        if label != "voice":
-            return sig
-        start, end = float(voice_start) * sample_rate, float(voice_end) * sample_rate
-        if end - start < min_samples:
-            centre = (start + end) / 2
-            start, end = centre - min_samples / 2, centre + min_samples / 2
-        start = int(min(max(start, 0), len(sig) - min_samples))
-        end = int(max(min(end, len(sig)), start + min_samples))
-        return sig[start:end]
-
-    return {
-        split: sb.dataio.dataset.DynamicItemDataset.from_csv(
-            csv_path=manifests[split],
-            replacements={"data_root": hparams["data_folder"]},
-            dynamic_items=[voice_focused_pipeline if voice_focus else audio_pipeline],
-            output_keys=["id", "sig"],
-        )
-        for split in splits
-    }
-
-
-def load_classifier(hparams, run_opts):
-    """The frozen classifier whose features the GAN learns."""
-    return ClassifierAdapter.from_hparams(
-        hparams["classifier_source"],
-        savedir=os.path.join(hparams["save_folder"], "classifier"),
-        run_opts={"device": run_opts.get("device", "cpu")},
-    )
-
-
-def run_gan(hparams, run_opts, datasets, adapter):
-    """Feature statistics, training (resumable), test, then the generator and
-    its sample-quality report (also run by the ESC50 recipe on its data)."""
-    brain = GANBrain(
-        modules=hparams["modules"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-        adapter=adapter,
-    )
-    brain.compute_feature_stats(datasets["train"], hparams["valid_dataloader_opts"])
-    start = time.time()
-    brain.fit(
-        brain.hparams.epoch_counter,
-        datasets["train"],
-        datasets["valid"],
-        train_loader_kwargs=hparams["train_dataloader_opts"],
-        valid_loader_kwargs=hparams["valid_dataloader_opts"],
-    )
-    fit_seconds = time.time() - start
-    brain.evaluate(datasets["test"], min_key="fd_embedding",
-                   test_loader_kwargs=hparams["valid_dataloader_opts"])
-    brain.export(hparams["generator_file"], hparams["quality_file"], seed=hparams["seed"],
-                 fit_seconds=round(fit_seconds, 1))
-    return brain
-
 
 if __name__ == "__main__":
     hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
     sb.utils.distributed.ddp_init_group(run_opts)
     with open(hparams_file) as fin:
         hparams = load_hyperpyyaml(fin, overrides)
+
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
-    manifests = prepare_data(hparams)
-    datasets = dataio_prep(hparams, manifests, voice_focus=hparams["voice_focus"])
-    adapter = load_classifier(hparams, run_opts)
-
-    run_gan(hparams, run_opts, datasets, adapter)
+    manifests = prepare_vocalmix_from_hparams(hparams, hparams["save_folder"])
+    datasets = vocalmix_excerpt_datasets(hparams, manifests)
+    run_gan(hparams, run_opts, datasets)

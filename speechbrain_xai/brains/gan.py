@@ -1,4 +1,4 @@
-"""A spectrogram GAN trained as a SpeechBrain ``Brain``.
+"""A spectrogram GAN trained as a SpeechBrain ``Brain``, and the GAN recipe step.
 
 The GAN learns fixed-size excerpts of log-mel frames in the explained
 classifier's own feature domain (``adapter.features``), so that the
@@ -18,28 +18,32 @@ search the generator's latent space.
 
 The classifier is a frozen :class:`~speechbrain_xai.adapter.ClassifierAdapter`
 kept outside ``modules``; pass it as ``adapter=``.
+
+:func:`run_gan` is what the GAN recipes run after their data preparation
+(VocalMix and ESC-50 alike): feature statistics, training, test, and the
+generator with its sample-quality report; :func:`check_classifier` fits a
+recipe's ``sample_rate`` and ``n_mels`` to the classifier.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import os
-from typing import Optional
+import time
+from typing import Dict, Mapping, Optional
 
 import speechbrain as sb
 import torch
 import torch.nn.functional as F
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_xai.explainers.activation_maximization import (
-    classifier_embeddings,
-    excerpts_from_features,
-    save_excerpt_grid,
-)
 from speechbrain_xai.brains.base import FrozenClassifierBrain
+from speechbrain_xai.data.excerpts import excerpts_from_features, feature_hop_seconds
+from speechbrain_xai.explainers.am_selection import classifier_embeddings
+from speechbrain_xai.files import torch_save, write_json
 from speechbrain_xai.hparams import reads_hparams, require_hparams
 from speechbrain_xai.metrics import frechet_distance
+from speechbrain_xai.plotting import save_excerpt_grid
 
 logger = get_logger(__name__)
 GAN_LOSSES = ("hinge", "nonsaturating")
@@ -234,8 +238,10 @@ class GANBrain(FrozenClassifierBrain):
         if not folder or not sb.utils.distributed.if_main_process():
             return
         os.makedirs(folder, exist_ok=True)
+        hop_seconds = feature_hop_seconds(self.adapter) if self.adapter.feature_hop_length else None
         try:
-            save_excerpt_grid(fake[:count], os.path.join(folder, f"epoch_{epoch}.png"))
+            save_excerpt_grid(fake[:count], os.path.join(folder, f"epoch_{epoch}.png"),
+                              hop_seconds=hop_seconds)
         except ImportError as err:  # matplotlib is an optional extra
             logger.warning("No sample pictures: %s", err)
 
@@ -263,16 +269,16 @@ class GANBrain(FrozenClassifierBrain):
         }
 
     def export(self, generator_file: str, quality_file: str, seed: int = 0, **extra) -> dict:
-        """Writes the generator's ``state_dict`` (what ``am_search`` loads) and a
-        JSON report (:meth:`sample_quality`, parameter counts, ``extra``);
-        main process only. Returns the report."""
+        """Writes the generator's ``state_dict`` (what
+        :func:`speechbrain_xai.brains.am_search.prepare_search` loads) and a
+        JSON report (:meth:`sample_quality`, parameter counts, ``extra``),
+        each atomically; main process only. Returns the report."""
         report = {**self.sample_quality(seed), **extra,
                   "parameters": {name: sum(p.numel() for p in mod.parameters())
                                  for name, mod in self.modules.items()}}
         if sb.utils.distributed.if_main_process():
-            with open(quality_file, "w") as f:
-                json.dump(report, f, indent=2)
-            torch.save(self.generator.state_dict(), generator_file)
+            write_json(quality_file, report, indent=2)
+            torch_save(self.generator.state_dict(), generator_file)
             logger.info("Sample quality: %s; generator written to %s", report, generator_file)
         return report
 
@@ -327,3 +333,51 @@ class GANBrain(FrozenClassifierBrain):
                 {"Epoch loaded": self.hparams.epoch_counter.current}, test_stats=stats)
             self.test_stats = stats
             self.test_real, self.test_fake = real, fake
+
+
+# --------------------------------------------------------------------------
+# The recipe steps
+# --------------------------------------------------------------------------
+@reads_hparams("classifier", "sample_rate", "n_mels")
+def check_classifier(hparams: Dict) -> None:
+    """Fits a recipe to its classifier (``classifier``): the classifier's rate
+    wins over ``sample_rate`` (clips are resampled to it, rendered audio is
+    written at it; ``hparams["sample_rate"]`` is set to it), and its features
+    must have ``n_mels`` bands (the GAN's excerpt height), else a
+    ``ValueError`` says which ``--n_mels`` to pass."""
+    adapter = hparams["classifier"]
+    if adapter.sample_rate != hparams["sample_rate"]:
+        logger.warning("The classifier runs at %d Hz, not sample_rate=%d: using %d Hz.",
+                       adapter.sample_rate, hparams["sample_rate"], adapter.sample_rate)
+        hparams["sample_rate"] = adapter.sample_rate
+    with torch.no_grad():
+        bands = adapter.features(torch.zeros(1, adapter.sample_rate, device=adapter.device)).shape[-1]
+    if bands != hparams["n_mels"]:
+        raise ValueError(f"The classifier's features have {bands} bands, not n_mels={hparams['n_mels']}: "
+                         f"pass --n_mels {bands} (divisible by 2^len(gen_channels)).")
+
+
+@reads_hparams("classifier", "modules", "checkpointer", "train_dataloader_opts",
+               "valid_dataloader_opts", "generator_file", "quality_file", "seed",
+               *GANBrain.hparams_required, optional=GANBrain.hparams_keys)
+def run_gan(hparams: Mapping, run_opts: Mapping, datasets: Mapping) -> GANBrain:
+    """The GAN recipe after data preparation (``datasets``: ``train``,
+    ``valid``, ``test``, each giving ``sig``): the generator's feature
+    statistics from the training clips, training (:class:`GANBrain` on the
+    frozen ``classifier``, resumable), test with the checkpoint of the lowest
+    validation FD, then the generator (``generator_file``) and its
+    sample-quality report (``quality_file``, with the fit's wall time)."""
+    require_hparams(hparams, run_gan, "run_gan")
+    brain = GANBrain(modules=hparams["modules"], hparams=hparams, run_opts=run_opts,
+                     checkpointer=hparams["checkpointer"], adapter=hparams["classifier"])
+    brain.compute_feature_stats(datasets["train"], hparams["valid_dataloader_opts"])
+    start = time.time()
+    brain.fit(brain.hparams.epoch_counter, datasets["train"], datasets["valid"],
+              train_loader_kwargs=hparams["train_dataloader_opts"],
+              valid_loader_kwargs=hparams["valid_dataloader_opts"])
+    fit_seconds = time.time() - start
+    brain.evaluate(datasets["test"], min_key="fd_embedding",
+                   test_loader_kwargs=hparams["valid_dataloader_opts"])
+    brain.export(hparams["generator_file"], hparams["quality_file"], seed=hparams["seed"],
+                 fit_seconds=round(fit_seconds, 1))
+    return brain
