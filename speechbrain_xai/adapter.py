@@ -158,7 +158,8 @@ class ClassifierAdapter(torch.nn.Module):
         Arguments
         ---------
         source : str
-            Local folder or hub id.
+            Local folder, hub id, or the short name of a shipped model
+            (:mod:`speechbrain_xai.pretrained`).
         savedir : str, optional
             Where SpeechBrain links or downloads the files; defaults to the
             source folder itself when ``source`` is a local folder.
@@ -171,6 +172,9 @@ class ClassifierAdapter(torch.nn.Module):
         """
         from speechbrain.inference.interfaces import Pretrained
 
+        from speechbrain_xai.pretrained import resolve_source
+
+        source = resolve_source(source)
         if savedir is None and os.path.isdir(source):
             savedir = source
         pretrained = Pretrained.from_hparams(

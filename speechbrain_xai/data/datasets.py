@@ -34,25 +34,11 @@ import speechbrain as sb
 import torch
 
 from speechbrain_xai.data.excerpts import samples_for_frames
+from speechbrain_xai.data.inputs import read_clip
 from speechbrain_xai.hparams import reads_hparams, require_hparams
 
 #: Items of the evaluation harness's ground truth and the VocalMix columns behind them.
 VOCALMIX_STEMS = {"sig": "wav", "source_sig": "voice_wav", "background_sig": "background_wav"}
-
-
-def read_mono(path: str, sample_rate: Optional[int] = None) -> torch.Tensor:
-    """The waveform ``[N]`` of an audio file, channels averaged, resampled to
-    ``sample_rate`` when given (SpeechBrain's audio I/O)."""
-    sig = sb.dataio.dataio.read_audio(path)
-    if sig.dim() == 2:
-        sig = sig.mean(dim=1)
-    if sample_rate is not None:
-        rate = sb.dataio.dataio.read_audio_info(path).sample_rate
-        if rate != sample_rate:
-            import torchaudio.functional as AF
-
-            sig = AF.resample(sig, rate, sample_rate)
-    return sig
 
 
 def audio_dataset(csv_path: str, data_root: Optional[str] = None,
@@ -79,7 +65,7 @@ def audio_dataset(csv_path: str, data_root: Optional[str] = None,
         @sb.utils.data_pipeline.takes(column)
         @sb.utils.data_pipeline.provides(item)
         def read(path):
-            return read_mono(path, sample_rate)
+            return read_clip(path, sample_rate)
         return read
 
     return sb.dataio.dataset.DynamicItemDataset.from_csv(

@@ -35,6 +35,7 @@ from speechbrain.inference.interfaces import Pretrained
 from speechbrain_xai.adapter import ClassifierAdapter
 from speechbrain_xai.explainers.base import Explainer, explainer_class, get_explainer
 from speechbrain_xai.explanation import Explanation
+from speechbrain_xai.pretrained import resolve_source
 
 
 class ExplainerInterface(Pretrained):
@@ -47,6 +48,16 @@ class ExplainerInterface(Pretrained):
     """
 
     HPARAMS_NEEDED = ["sample_rate", "explainer_method"]
+
+    @classmethod
+    def from_hparams(cls, source: str, *args, savedir: Optional[str] = None, **kwargs):
+        """SpeechBrain's ``from_hparams``, also accepting the short name of a
+        shipped model (:func:`speechbrain_xai.pretrained.resolve_source`); a
+        local folder is read in place (``savedir`` defaults to it)."""
+        source = resolve_source(source)
+        if savedir is None and os.path.isdir(source):
+            savedir = source
+        return super().from_hparams(source, *args, savedir=savedir, **kwargs)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
