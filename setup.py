@@ -39,5 +39,6 @@ setup(
         "test": ["pytest", "scipy", "matplotlib", "captum", "lime"],
         "all": ["matplotlib", "captum", "lime", "pytest", "scipy"],
     },
-    entry_points={"console_scripts": []},
+    package_data={"speechbrain_xai": ["pretrained/*/*"]},
+    entry_points={"console_scripts": ["speechbrain-xai=speechbrain_xai.cli:main"]},
 )

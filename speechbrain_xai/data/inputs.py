@@ -94,32 +94,46 @@ def _from_manifest(path: str, data_root: Optional[str]) -> List[Clip]:
     return clips
 
 
-def gather_inputs(paths: Sequence[str], data_root: Optional[str] = None) -> List[Clip]:
+def gather_inputs(paths: Sequence[str], data_root: Optional[str] = None,
+                  errors: Optional[List[InputError]] = None) -> List[Clip]:
     """Clips from files, folders (recursive) and ``.csv`` manifests, in the
-    given order (folders sorted). Raises :class:`InputError` for a path that
-    does not exist, a folder without audio, or a bad manifest."""
+    given order (folders sorted).
+
+    A path that does not exist, a folder without audio or a bad manifest
+    raises :class:`InputError`; with ``errors`` (a list) the error is appended
+    there instead and the other paths are still gathered.
+    """
     if not paths:
         raise InputError("(no input)", "nothing to explain; give audio files, folders or a "
                                        "manifest.")
     clips: List[Clip] = []
     for path in paths:
-        if not os.path.exists(path):
-            raise InputError(path, "does not exist; check the path.")
-        if os.path.isdir(path):
-            found = sorted(
-                os.path.join(root, name)
-                for root, _, names in os.walk(path) for name in names
-                if name.lower().endswith(AUDIO_EXTENSIONS) and not name.startswith(".")
-            )
-            if not found:
-                raise InputError(path, f"holds no audio files ({', '.join(AUDIO_EXTENSIONS[:4])}, "
-                                       "...); point at audio files or a folder of them.")
-            clips += [Clip(_safe_id(os.path.splitext(os.path.relpath(f, path))[0]), f) for f in found]
-        elif path.lower().endswith(".csv"):
-            clips += _from_manifest(path, data_root)
-        else:
-            clips.append(Clip(_safe_id(os.path.splitext(os.path.basename(path))[0]), path))
+        try:
+            clips += _clips_of(path, data_root)
+        except InputError as err:
+            if errors is None:
+                raise
+            errors.append(err)
     return _unique(clips)
+
+
+def _clips_of(path: str, data_root: Optional[str]) -> List[Clip]:
+    """The clips of one path (a file, a folder or a manifest)."""
+    if not os.path.exists(path):
+        raise InputError(path, "does not exist; check the path.")
+    if path.lower().endswith(".csv") and not os.path.isdir(path):
+        return _from_manifest(path, data_root)
+    if not os.path.isdir(path):
+        return [Clip(_safe_id(os.path.splitext(os.path.basename(path))[0]), path)]
+    found = sorted(
+        os.path.join(root, name)
+        for root, _, names in os.walk(path) for name in names
+        if name.lower().endswith(AUDIO_EXTENSIONS) and not name.startswith(".")
+    )
+    if not found:
+        raise InputError(path, f"holds no audio files ({', '.join(AUDIO_EXTENSIONS[:4])}, "
+                               "...); point at audio files or a folder of them.")
+    return [Clip(_safe_id(os.path.splitext(os.path.relpath(f, path))[0]), f) for f in found]
 
 
 def audio_frames(path: str) -> int:

@@ -1,0 +1,372 @@
+"""The ``speechbrain-xai`` command: explain recordings, compare methods, run the demo.
+
+Examples::
+
+    speechbrain-xai explain clip.wav                      # the shipped voice detector, L-MAC
+    speechbrain-xai explain recordings/ --method ga --out xai_out
+    speechbrain-xai explain test.csv --classifier path/to/pretrained --method saliency
+    speechbrain-xai compare recordings/ --methods lmac,ga,saliency,gradcam
+    speechbrain-xai demo                                  # the whole chain, offline
+    speechbrain-xai methods                               # the registered explainers
+
+Exit codes: 0 when everything was explained, 1 when some inputs failed (each
+named on one line, the others still explained), 2 for a usage error (a bad
+option, a missing path, a classifier that does not load). A user's mistake
+never ends in a traceback; ``--debug`` shows one for bug reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_CLASSIFIER = "voice-detector"
+DEFAULT_INTERPRETER = "voice-detector-lmac"
+
+
+class UsageError(Exception):
+    """A mistake in the command: one line, exit code 2."""
+
+
+# --------------------------------------------------------------------------
+# Options
+# --------------------------------------------------------------------------
+def _option(text: str):
+    """``KEY=VALUE`` with a YAML value (``n_time=8``, ``fill=mean``, ``layers=[a,b]``)."""
+    import yaml
+
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--option takes KEY=VALUE, got {text!r}.")
+    key, value = text.split("=", 1)
+    return key.strip(), yaml.safe_load(value)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="audio files, folders or .csv manifests")
+    parser.add_argument("--classifier", default=None, metavar="SRC",
+                        help="SpeechBrain pretrained folder or hub id of the classifier "
+                             f"(default: the shipped {DEFAULT_CLASSIFIER!r})")
+    parser.add_argument("--interpreter", default=None, metavar="SRC",
+                        help="L-MAC interpreter folder or hub id (default with the shipped "
+                             f"classifier: {DEFAULT_INTERPRETER!r})")
+    parser.add_argument("--out", default="xai_out", metavar="DIR",
+                        help="output folder (default: xai_out)")
+    parser.add_argument("--target", default=None, metavar="CLASS",
+                        help="class to explain, by name or index (default: the predicted one)")
+    parser.add_argument("--batch-size", type=int, default=8, metavar="N",
+                        help="clips explained together (default: 8)")
+    parser.add_argument("--device", default="cpu", metavar="DEV", help="cpu or cuda:0 (default: cpu)")
+    parser.add_argument("--data-root", default=None, metavar="DIR",
+                        help="replaces $data_root in manifest paths (default: the manifest's folder)")
+    parser.add_argument("--option", action="append", type=_option, default=[], metavar="KEY=VALUE",
+                        help="an option of the method(s), e.g. --option n_time=8 (repeatable)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars, only errors")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (for bug reports)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="speechbrain-xai",
+        description="Explain what a SpeechBrain audio classifier hears: listenable masks, "
+                    "pictures, metrics and an HTML listening report.",
+        epilog=__doc__.split("Exit codes:")[0].split("Examples::", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    explain = sub.add_parser(
+        "explain", help="explain audio files, folders or a SpeechBrain CSV manifest",
+        description="Writes, per input, the masked-in and masked-out audio, a spectrogram-with-"
+                    "mask picture and a JSON of probabilities, metrics and settings into "
+                    "OUT/<method>/, and OUT/report.html. A rerun skips finished inputs.",
+        epilog="example: speechbrain-xai explain recordings/ --method ga --out xai_out")
+    explain.add_argument("--method", default=None, metavar="NAME",
+                         help="a registered explainer (speechbrain-xai methods); default lmac "
+                              "when an interpreter is known, else ga")
+    _common(explain)
+    compare = sub.add_parser(
+        "compare", help="score several methods on your files in one table (the evaluation harness)",
+        description="Runs the evaluation harness: faithfulness, deletion / insertion AUC, oracle "
+                    "agreement when a manifest gives source_wav / background_wav, seconds per "
+                    "clip -> OUT/results.md, results.json, per_clip.csv and OUT/report.html.",
+        epilog="example: speechbrain-xai compare recordings/ --methods lmac,ga,saliency")
+    compare.add_argument("--methods", default="lmac,ga,saliency,gradcam,all_ones,random",
+                         help="comma-separated registered methods (default: %(default)s)")
+    compare.add_argument("--oracle-class", default=None, metavar="CLASS",
+                         help="class whose source the manifest's source_wav holds (ground truth)")
+    _common(compare)
+    demo = sub.add_parser("demo", help="the whole chain offline on generated clips, ending in the report",
+                          description="Generates a few clips, explains them with the shipped "
+                                      "interpreter, the genetic explainer and the gradient "
+                                      "baselines, runs a small activation-maximisation search "
+                                      "and writes OUT/report.html.")
+    demo.add_argument("--out", default="xai_demo", metavar="DIR", help="output folder (default: xai_demo)")
+    demo.add_argument("--clips", type=int, default=6, metavar="N", help="generated clips (default: 6)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars, only errors")
+    demo.add_argument("--debug", action="store_true", help="show tracebacks (for bug reports)")
+    sub.add_parser("methods", help="list the registered explainers")
+    return parser
+
+
+# --------------------------------------------------------------------------
+# Building the classifier and the explainers
+# --------------------------------------------------------------------------
+def load_classifier(source: Optional[str], device: str):
+    """The adapter of ``source`` (default: the shipped classifier), or a :class:`UsageError`."""
+    from speechbrain_xai.adapter import ClassifierAdapter
+
+    from speechbrain_xai.pretrained import SHIPPED
+
+    source = source or DEFAULT_CLASSIFIER
+    looks_like_path = os.path.isabs(source) or source.startswith((".", "~")) or source.count("/") != 1
+    if not os.path.exists(source) and looks_like_path and source not in SHIPPED:
+        raise UsageError(f"{source}: does not exist; give a SpeechBrain pretrained folder "
+                         "(hyperparams.yaml + checkpoints), a hub id (org/name) or a shipped name "
+                         f"({', '.join(SHIPPED)}).")
+    try:
+        return ClassifierAdapter.from_hparams(source, run_opts={"device": device}).to(device)
+    except Exception as err:  # noqa: BLE001 - missing files, bad yaml, no network: one line
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UsageError(f"{source}: cannot load the classifier ({first}); give a SpeechBrain "
+                         "pretrained folder (hyperparams.yaml + checkpoints) or a hub id.") from None
+
+
+def interpreter_source(args) -> Optional[str]:
+    """The L-MAC interpreter to use: ``--interpreter``, or the shipped one with the shipped classifier."""
+    if args.interpreter:
+        return args.interpreter
+    if args.classifier in (None, DEFAULT_CLASSIFIER):
+        from speechbrain_xai.pretrained import list_shipped
+
+        return DEFAULT_INTERPRETER if DEFAULT_INTERPRETER in list_shipped() else None
+    return None
+
+
+def build_explainer(method: str, adapter, args, options: Dict):
+    """A registered explainer, L-MAC from the interpreter; errors as :class:`UsageError`."""
+    from speechbrain_xai.explainers import get_explainer
+
+    options = dict(options)
+    if method.lower() in ("lmac", "l-mac"):
+        source = interpreter_source(args)
+        if source is None:
+            raise UsageError("lmac needs a trained interpreter: pass --interpreter <folder or hub id> "
+                             "(train_lmac.py exports one), or choose another --method.")
+        options.setdefault("interpreter", source)
+    try:
+        explainer = get_explainer(method, adapter, **options)
+    except ImportError as err:
+        raise UsageError(f"{method}: {err}") from None
+    except ValueError as err:
+        raise UsageError(f"{method}: {err}") from None
+    return explainer
+
+
+# --------------------------------------------------------------------------
+# explain
+# --------------------------------------------------------------------------
+def _length_batches(clips, frames: Dict[str, int], batch_size: int):
+    """Batches of clips of the same length (so no clip is padded: a clip's
+    explanation does not depend on the others), in input order within a length."""
+    groups: Dict[int, List] = {}
+    for clip in clips:
+        groups.setdefault(frames[clip.id], []).append(clip)
+    for group in groups.values():
+        for start in range(0, len(group), batch_size):
+            yield group[start:start + batch_size]
+
+
+def _inputs_and_classifier(args):
+    """The clips of ``args.paths``, the paths that gave none (``{path: message}``)
+    and the classifier. No clip at all is a :class:`UsageError`."""
+    from speechbrain_xai.data.inputs import gather_inputs
+
+    errors: List = []
+    clips = gather_inputs(args.paths, args.data_root, errors=errors)
+    if not clips:
+        raise UsageError(str(errors[0]) if len(errors) == 1 else
+                         "no audio among the inputs: " + "; ".join(str(e) for e in errors))
+    return clips, {e.path: str(e) for e in errors}, load_classifier(args.classifier, args.device)
+
+
+def _report_failures(failed: Dict[str, str], total: int) -> int:
+    """Prints one line per failed input and a count; the exit code."""
+    for message in failed.values():
+        print(f"error: {message}", file=sys.stderr)
+    if failed:
+        print(f"error: {len(failed)} of {total} input(s) failed (listed above); the others "
+              "were explained.", file=sys.stderr)
+    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def run_explain(args, log) -> int:
+    import torch
+
+    from speechbrain_xai.data.inputs import InputError, audio_frames, read_clip
+    from speechbrain_xai.explanation import is_saved
+
+    clips, failed, adapter = _inputs_and_classifier(args)
+    total = len(clips) + len(failed)
+    method = args.method or ("lmac" if interpreter_source(args) else "ga")
+    explainer = build_explainer(method, adapter, args, dict(args.option))
+    folder = os.path.join(args.out, explainer.name.replace(":", "_"))
+    todo = [c for c in clips if not is_saved(folder, c.id)]
+    skipped = len(clips) - len(todo)
+    frames = {}
+    for clip in todo:
+        try:
+            frames[clip.id] = audio_frames(clip.path)
+        except InputError as err:
+            failed[clip.id] = str(err)
+    todo = [c for c in todo if c.id in frames]
+    start = time.perf_counter()
+    done = 0
+    batches = list(_length_batches(todo, frames, max(1, args.batch_size)))
+    for batch in _progress(batches, args.quiet, f"explaining with {explainer.name}"):
+        wavs, ids = [], []
+        for clip in batch:
+            try:
+                wav = read_clip(clip.path, adapter.sample_rate)
+                adapter.prepare(wav, require_signal=True)
+            except (InputError, ValueError) as err:
+                failed[clip.id] = str(err) if isinstance(err, InputError) else f"{clip.path}: {err}"
+                continue
+            wavs.append(wav)
+            ids.append(clip.id)
+        for group in _same_length(wavs, ids):
+            exp = explainer.explain(torch.stack(group[0]), target=args.target)
+            exp.save(folder, group[1])
+            done += len(group[1])
+    _write_report(args.out, log)
+    seconds = time.perf_counter() - start
+    log(f"Explained {done} clip(s) with {explainer.name} in {seconds:.1f} s"
+        + (f", {skipped} already done" if skipped else "")
+        + f": {folder}. Report: {os.path.join(args.out, 'report.html')}")
+    return _report_failures(failed, total)
+
+
+def _same_length(wavs, ids):
+    """``(wavs, ids)`` groups of equal length (resampling can split a batch)."""
+    groups: Dict[int, tuple] = {}
+    for wav, clip_id in zip(wavs, ids):
+        groups.setdefault(wav.shape[0], ([], []))
+        groups[wav.shape[0]][0].append(wav)
+        groups[wav.shape[0]][1].append(clip_id)
+    return list(groups.values())
+
+
+def _progress(items, quiet: bool, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, disable=quiet, unit="batch", file=sys.stderr)
+
+
+def _write_report(folder: str, log) -> None:
+    try:
+        from speechbrain_xai.report import write_report
+    except ImportError:  # the report module is optional here until it exists
+        return
+    write_report(folder)
+
+
+# --------------------------------------------------------------------------
+# compare
+# --------------------------------------------------------------------------
+def run_compare(args, log) -> int:
+    import csv
+    import tempfile
+
+    from speechbrain_xai.brains.harness import evaluate_explainers
+    from speechbrain_xai.data.datasets import audio_dataset
+    from speechbrain_xai.data.inputs import InputError, audio_frames
+
+    clips, failed, adapter = _inputs_and_classifier(args)
+    total = len(clips) + len(failed)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if not methods:
+        raise UsageError("--methods is empty; name registered methods, e.g. --methods lmac,ga,saliency.")
+    options = dict(args.option)
+    explainers = {m: build_explainer(m, adapter, args, options if len(methods) == 1 else {})
+                  for m in methods}
+    good = []
+    for clip in clips:
+        try:
+            audio_frames(clip.path)
+            good.append(clip)
+        except InputError as err:
+            failed[clip.id] = str(err)
+    if not good:
+        raise UsageError("no readable audio among the inputs (listed above).")
+    stems = all(c.columns and c.columns.get("source_wav") and c.columns.get("background_wav")
+                for c in good)
+    os.makedirs(args.out, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest = os.path.join(tmp, "inputs.csv")
+        with open(manifest, "w", newline="") as f:
+            fields = ["ID", "wav"] + (["source_wav", "background_wav"] if stems else [])
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            for clip in good:
+                row = {"ID": clip.id, "wav": os.path.abspath(clip.path)}
+                if stems:
+                    row.update(source_wav=clip.columns["source_wav"],
+                               background_wav=clip.columns["background_wav"])
+                writer.writerow(row)
+        columns = {"sig": "wav", **({"source_sig": "source_wav", "background_sig": "background_wav"}
+                                    if stems else {})}
+        data = audio_dataset(manifest, None, adapter.sample_rate, columns)
+        table = evaluate_explainers(
+            adapter, explainers, data, args.out, loader_kwargs={"batch_size": args.batch_size},
+            oracle_class=args.oracle_class if stems else None, target=args.target,
+            explanations_folder=os.path.join(args.out, "explanations"), save_explanations=True,
+            run_opts={"device": args.device})
+    _write_report(args.out, log)
+    log(table.markdown())
+    log(f"Results: {os.path.join(args.out, 'results.md')}. Report: {os.path.join(args.out, 'report.html')}")
+    return _report_failures(failed, total)
+
+
+# --------------------------------------------------------------------------
+# main
+# --------------------------------------------------------------------------
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    quiet = getattr(args, "quiet", False)
+    logging.getLogger("speechbrain").setLevel(logging.ERROR if quiet else logging.WARNING)
+    logging.getLogger("speechbrain_xai").setLevel(logging.ERROR if quiet else logging.WARNING)
+    log = (lambda *a: None) if quiet else (lambda msg: print(msg))
+    try:
+        if args.command == "methods":
+            from speechbrain_xai.explainers import available_explainers
+
+            print("\n".join(available_explainers()))
+            return EXIT_OK
+        if args.command == "explain":
+            return run_explain(args, log)
+        if args.command == "compare":
+            return run_compare(args, log)
+        if args.command == "demo":
+            from speechbrain_xai.demo import run_demo
+
+            return run_demo(args, log)
+    except UsageError as err:
+        if getattr(args, "debug", False):
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: finished outputs are kept; rerun to continue.", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

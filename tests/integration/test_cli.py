@@ -1,0 +1,107 @@
+"""The speechbrain-xai command, run as a user runs it (a subprocess), on the debug classifier."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import soundfile as sf
+
+from tests.helpers import ROOT
+
+
+def cli(*args, cwd=None):
+    exe = shutil.which("speechbrain-xai", path=os.path.dirname(sys.executable))
+    cmd = [exe] if exe else [sys.executable, "-m", "speechbrain_xai.cli"]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, cwd=cwd or ROOT,
+                          env=env, timeout=600)
+
+
+def test_help_and_methods():
+    out = cli("--help")
+    assert out.returncode == 0 and "explain" in out.stdout and "compare" in out.stdout
+    assert "speechbrain-xai explain clip.wav" in out.stdout  # examples
+    methods = cli("methods")
+    assert methods.returncode == 0 and "ga" in methods.stdout.split() and "lmac" in methods.stdout.split()
+    assert cli().returncode == 2
+
+
+def test_explain_files_folders_manifests_then_skip_what_is_done(debug_classifier, tmp_path):
+    with open(debug_classifier["manifests"]["test"]) as f:
+        rows = list(csv.DictReader(f))
+    wavs = [r["wav"].replace("$data_root", debug_classifier["data_folder"]) for r in rows]
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    shutil.copy(wavs[1], folder / "from_folder.wav")
+    out = tmp_path / "out"
+    args = ["explain", wavs[0], folder, debug_classifier["manifests"]["test"],
+            "--data-root", debug_classifier["data_folder"], "--classifier", debug_classifier["pretrained"],
+            "--method", "saliency", "--out", out, "--quiet"]
+    first = cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "" and "Traceback" not in first.stderr  # --quiet
+    saved = sorted(p.name for p in (out / "saliency").glob("*.json"))
+    expected = {f"{os.path.splitext(os.path.basename(wavs[0]))[0]}.json", "from_folder.json"}
+    expected |= {f"{r['ID']}.json" for r in rows}
+    assert set(saved) == expected
+    info = json.loads((out / "saliency" / "from_folder.json").read_text())
+    assert info["method"] == "saliency" and set(info["metrics"]) >= {"AI", "AD", "AG", "FF"}
+    assert 0 <= info["prob_masked_in"] <= 1 and info["class_names"] == ["voice", "no_voice"]
+    for kind in ("input", "masked_in", "masked_out"):
+        assert (out / "saliency" / f"from_folder_{kind}.wav").is_file()
+    stamps = {p: p.stat().st_mtime for p in (out / "saliency").iterdir()}
+    again = cli(*args[:-1])
+    assert again.returncode == 0 and f"{len(expected)} already done" in again.stdout
+    assert stamps == {p: p.stat().st_mtime for p in (out / "saliency").iterdir()}
+
+
+def test_bad_inputs_get_one_line_and_leave_nothing(debug_classifier, tmp_path):
+    good = tmp_path / "good.wav"
+    sf.write(good, (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32), 16000)
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio")
+    empty_dir = tmp_path / "docs"
+    empty_dir.mkdir()
+    (empty_dir / "readme.txt").write_text("no audio here")
+    out = tmp_path / "out"
+    base = ["--classifier", debug_classifier["pretrained"], "--method", "saliency", "--out", out]
+    mixed = cli("explain", good, tmp_path / "missing.wav", text, empty_dir, *base, "--quiet")
+    assert mixed.returncode == 1, mixed.stderr
+    lines = [line for line in mixed.stderr.splitlines() if line.startswith("error:")]
+    assert any("missing.wav: does not exist" in line for line in lines)
+    assert any("notes.wav: is not a readable audio file" in line for line in lines)
+    assert any("docs: holds no audio files" in line for line in lines)
+    assert "Traceback" not in mixed.stderr
+    written = sorted(p.name for p in (out / "saliency").iterdir())
+    assert written and all(name.startswith("good") for name in written)  # nothing partial
+    alone = cli("explain", empty_dir, *base)
+    assert alone.returncode == 2 and alone.stderr.count("\n") == 1 and "Traceback" not in alone.stderr
+    no_model = cli("explain", good, "--classifier", tmp_path / "nowhere", "--out", out)
+    assert no_model.returncode == 2 and "does not exist" in no_model.stderr
+
+
+def test_compare_writes_one_table_with_ground_truth(debug_classifier, tmp_path):
+    manifest = tmp_path / "with_stems.csv"
+    with open(debug_classifier["manifests"]["test"]) as f:
+        rows = list(csv.DictReader(f))
+    with open(manifest, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["ID", "wav", "source_wav", "background_wav"])
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({"ID": r["ID"], "wav": r["wav"], "source_wav": r["voice_wav"],
+                             "background_wav": r["background_wav"]})
+    out = tmp_path / "cmp"
+    result = cli("compare", manifest, "--data-root", debug_classifier["data_folder"],
+                 "--classifier", debug_classifier["pretrained"], "--methods", "saliency,random",
+                 "--oracle-class", "voice", "--target", "voice", "--out", out)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "results.json").read_text())["results"]["in_domain"]
+    assert set(summary) == {"saliency", "random"}
+    assert all(entry["n"] == len(rows) for entry in summary.values())
+    voices = sum(r["label"] == "voice" for r in rows)
+    assert all(entry.get("n_oracle", 0) == voices for entry in summary.values())
+    assert "| saliency |" in result.stdout
