@@ -83,7 +83,7 @@ details.clip>summary{cursor:pointer;padding:6px 10px;font-weight:600}
 .cards{display:grid;gap:10px;padding:0 10px 10px}
 .card{border:1px solid #e4e7ee;border-radius:6px;background:#fff;padding:8px 10px;
 display:grid;grid-template-columns:minmax(0,1fr) 300px;gap:8px 14px}
-.card h4,.card .metrics{grid-column:1/-1}
+.card.nopic{grid-template-columns:minmax(0,420px)}.card h4,.card .metrics{grid-column:1/-1}
 img{max-width:100%;height:auto;display:block}
 .player{font-size:12px;color:#475467;margin-bottom:4px}
 audio{width:100%;height:32px;display:block}
@@ -263,7 +263,7 @@ class _Page:
         size = png_size(path) if path else None
         if size is None:
             why = "missing" if path is None else "not a PNG"
-            return f'<p class="missing">{what} {why}</p>'
+            return f'<span class="missing">{what} {why}</span>'
         lazy = "" if eager else ' loading="lazy"'
         return (f'<img src="{self.href(path)}" width="{size[0]}" height="{size[1]}" '
                 f'alt="{_e(alt)}"{lazy}>')
@@ -311,11 +311,14 @@ class _Page:
         alt = (f"{e.clip_id}, {label}: input spectrogram, mask and masked-in spectrogram "
                f"for class {target}")
         metrics = {k: v for k, v in e.metrics.items() if k not in ("p_masked_in", "p_masked_out")}
+        picture = self.picture(e.files["picture"], alt, eager)
+        has_picture = picture.startswith("<img")
         return "".join([
-            f'<article class="card"><h4>{_e(e.method)}'
+            f'<article class="card{"" if has_picture else " nopic"}"><h4>{_e(e.method)}'
             + (f' <span class="muted">{_e(e.group)}</span>' if e.group else "") + "</h4>",
-            f"<div>{self.picture(e.files['picture'], alt, eager)}</div>",
-            '<div class="players"><p>' + "<br>".join(probs) + "</p>",
+            f"<div>{picture}</div>" if has_picture else "",
+            '<div class="players"><p>' + "<br>".join(probs) + ("" if has_picture else "<br>" + picture)
+            + "</p>",
             "".join(self.player(e.files[role], name, eager, f"{e.clip_id}, {label}: {name}")
                     for role, name in _AUDIO_ROLES),
             "</div>", _facts(metrics, "metrics"), "</article>"])
