@@ -36,7 +36,8 @@ setup(
         "plot": ["matplotlib"],
         "captum": ["captum"],
         "lime": ["lime"],
-        "test": ["pytest", "scipy", "matplotlib", "captum", "lime"],
+        # selenium drives the system's chromium in the report's browser test (.ci/run installs it)
+        "test": ["pytest", "scipy", "matplotlib", "captum", "lime", "selenium"],
         "all": ["matplotlib", "captum", "lime", "pytest", "scipy"],
     },
     package_data={"speechbrain_xai": ["pretrained/*/*"]},

@@ -14,7 +14,10 @@ checkpoints of searches, exported folders) goes through these helpers:
   complete).
 
 Temporaries start with a dot and are removed on failure;
-:func:`remove_stale` clears those left by a killed process.
+:func:`remove_stale` clears those left by a killed process. What is moved
+into place gets the permissions a plain ``open`` or ``mkdir`` would give
+(the process's umask), not the private ones of ``tempfile``: outputs can be
+shared or served as they are.
 
 Example
 -------
@@ -23,6 +26,8 @@ Example
 >>> write_json(os.path.join(folder, "a.json"), {"x": 1})
 >>> sorted(os.listdir(folder))
 ['a.json']
+>>> os.stat(os.path.join(folder, "a.json")).st_mode & 0o777 == 0o666 & ~_current_umask()
+True
 >>> with staged_folder(os.path.join(folder, "out")) as tmp:
 ...     write_text(os.path.join(tmp, "b.txt"), "done")
 >>> sorted(os.listdir(folder)), os.listdir(os.path.join(folder, "out"))
@@ -40,6 +45,15 @@ from typing import Iterator, Optional
 
 _TMP = ".tmp_"
 _OLD = ".old_"
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
 
 
 def _tmp_prefix(path: str) -> str:
@@ -65,6 +79,7 @@ def atomic_open(path: str, mode: str = "w", **kwargs) -> Iterator:
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(path), dir=folder)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's files are private (0600)
     if mode == "w":
         kwargs.setdefault("encoding", "utf-8")
     try:
@@ -116,6 +131,7 @@ def staged_folder(final: str) -> Iterator[str]:
     parent = os.path.dirname(final)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=_tmp_prefix(final), dir=parent)
+    os.chmod(tmp, 0o777 & ~_UMASK)  # it becomes ``final``; mkdtemp's folders are private (0700)
     try:
         yield tmp
         _swap_in(tmp, final)

@@ -1,24 +1,14 @@
 """Shared fixtures: tiny seeded classifiers in each layout the adapter knows."""
 
 import pytest
-import torch
 
 
 @pytest.fixture
 def tiny_modules():
     """Fbank + sentence norm + SmallCNN + head: the recipe's layout, tiny."""
-    from speechbrain.lobes.features import Fbank
-    from speechbrain.processing.features import InputNormalization
+    from tests.helpers import tiny_modules as make
 
-    from speechbrain_xai.lobes.classifiers import ClassifierHead, SmallCNN
-
-    torch.manual_seed(0)
-    return dict(
-        compute_features=Fbank(n_mels=24),
-        mean_var_norm=InputNormalization(norm_type="sentence", std_norm=False),
-        embedding_model=SmallCNN(n_mels=24, channels=(4, 8), emb_dim=16).eval(),
-        classifier=ClassifierHead(16, 3),
-    )
+    return make(num_classes=3)
 
 
 @pytest.fixture
@@ -68,3 +58,12 @@ def debug_interpreter(debug_classifier, tmp_path_factory):
                       "--manifest_folder", str(base / "manifests")])
     return {"output": out, "manifests": {s: str(base / "manifests" / f"{s}.csv")
                                           for s in ("train", "valid", "test")}}
+
+
+@pytest.fixture(scope="session")
+def report_outputs(tmp_path_factory):
+    """Outputs of the package in the three layouts the report reads, made once
+    (:func:`tests.helpers.build_report_outputs`); copy before changing them."""
+    from tests.helpers import build_report_outputs
+
+    return build_report_outputs(tmp_path_factory.mktemp("report_outputs"))
