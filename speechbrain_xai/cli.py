@@ -266,11 +266,13 @@ def _progress(items, quiet: bool, desc: str):
 
 
 def _write_report(folder: str, log) -> None:
+    """``folder/report.html`` over everything explained there (nothing when there is nothing)."""
+    from speechbrain_xai.report import write_report
+
     try:
-        from speechbrain_xai.report import write_report
-    except ImportError:  # the report module is optional here until it exists
-        return
-    write_report(folder)
+        write_report(folder)
+    except ValueError as err:
+        log(f"No report: {err}")
 
 
 # --------------------------------------------------------------------------

@@ -53,6 +53,8 @@ def test_explain_files_folders_manifests_then_skip_what_is_done(debug_classifier
     assert 0 <= info["prob_masked_in"] <= 1 and info["class_names"] == ["voice", "no_voice"]
     for kind in ("input", "masked_in", "masked_out"):
         assert (out / "saliency" / f"from_folder_{kind}.wav").is_file()
+    report = (out / "report.html").read_text()
+    assert "saliency/from_folder_masked_in.wav" in report and "from_folder.png" in report
     stamps = {p: p.stat().st_mtime for p in (out / "saliency").iterdir()}
     again = cli(*args[:-1])
     assert again.returncode == 0 and f"{len(expected)} already done" in again.stdout
@@ -105,3 +107,4 @@ def test_compare_writes_one_table_with_ground_truth(debug_classifier, tmp_path):
     voices = sum(r["label"] == "voice" for r in rows)
     assert all(entry.get("n_oracle", 0) == voices for entry in summary.values())
     assert "| saliency |" in result.stdout
+    assert "explanations/in_domain/random" in (out / "report.html").read_text()
