@@ -517,6 +517,79 @@ def _synth_background(rng, num_samples, fs, kind):
     return _unit_rms(out), chosen
 
 
+def scale_to_snr(segment, background, start, snr_db):
+    """Scales a source placed at ``start`` to an SNR over its own interval.
+
+    Where the background happens to be nearly silent under the source, the
+    SNR refers to a floor 10 dB below the clip's background power instead
+    (so a source over near-silence is not blown up), and the SNR returned is
+    the real, higher one.
+
+    Arguments
+    ---------
+    segment : numpy.ndarray
+        The source over its interval, ``[L]``.
+    background : numpy.ndarray
+        The whole background, ``[N]`` with ``start + L <= N``.
+    start : int
+        Where the segment starts in the clip (samples).
+    snr_db : float
+        The wanted source-to-background SNR in dB over the interval.
+
+    Returns
+    -------
+    tuple
+        ``(scaled_segment, snr_db)``: the segment as it goes into the clip and
+        its actual SNR over its interval.
+
+    Example
+    -------
+    >>> bg = np.ones(100)
+    >>> seg, snr = scale_to_snr(np.full(10, 3.0), bg, 20, 6.0)
+    >>> round(snr, 6), round(float(seg[0]), 4)
+    (6.0, 1.9953)
+    """
+    local_power = float(np.mean(np.square(background[start:start + len(segment)]))) + 1e-12
+    ref_power = max(local_power, 0.1 * float(np.mean(np.square(background))))
+    segment = segment * np.sqrt(
+        ref_power * 10 ** (snr_db / 10.0) / (np.mean(np.square(segment)) + 1e-20)
+    )
+    return segment, float(10 * np.log10(np.mean(np.square(segment)) / local_power))
+
+
+def mix_at_level(voice, background, level_db):
+    """Scales both stems by one gain so the mixture has RMS ``level_db`` dBFS
+    (lowered where the peak would pass 0.95).
+
+    Arguments
+    ---------
+    voice, background : numpy.ndarray
+        The stems, ``[N]`` each.
+    level_db : float
+        The mixture RMS level in dBFS.
+
+    Returns
+    -------
+    tuple
+        ``(voice, background, mixture)`` float32 arrays with
+        ``mixture == voice + background`` exactly (float32 sum).
+
+    Example
+    -------
+    >>> v, b, m = mix_at_level(np.zeros(8), np.linspace(-1, 1, 8), -20.0)
+    >>> bool(np.array_equal(m, v + b)), round(float(20 * np.log10(_rms(m))), 3)
+    (True, -20.0)
+    """
+    mix = voice + background
+    gain = 10 ** (level_db / 20.0) / _rms(mix)
+    peak = float(np.abs(mix).max()) * gain
+    if peak > _PEAK:
+        gain *= _PEAK / peak
+    voice32 = (voice * gain).astype(np.float32)
+    background32 = (background * gain).astype(np.float32)
+    return voice32, background32, voice32 + background32  # exact float32 sum
+
+
 # ---------------------------------------------------------------------------
 # public API
 # ---------------------------------------------------------------------------
@@ -618,27 +691,13 @@ def synthesize_clip(
         start, length = _sub_interval(rng, num_samples, voice_fraction_range)
         seg, seg_f0, info = _synth_voice(rng, length, sample_rate)
         info["note_bounds_s"] = [round(b + start / sample_rate, 4) for b in info["note_bounds_s"]]
-        snr_db = float(rng.uniform(*snr_db_range))
-        local_power = float(np.mean(np.square(bg[start:start + length]))) + 1e-12
-        # where the background happens to be nearly silent under the voice,
-        # the SNR refers to a floor of -10 dB below the clip's background power
-        ref_power = max(local_power, 0.1 * float(np.mean(np.square(bg))))
-        seg *= np.sqrt(ref_power * 10 ** (snr_db / 10.0) / (np.mean(np.square(seg)) + 1e-20))
-        snr_db = float(10 * np.log10(np.mean(np.square(seg)) / local_power))
+        seg, snr_db = scale_to_snr(seg, bg, start, float(rng.uniform(*snr_db_range)))
         vox[start:start + length] = seg
         f0[start:start + length] = seg_f0
         voice_start = start / sample_rate
         voice_end = (start + length) / sample_rate
 
-    level_db = float(rng.uniform(*level_db_range))
-    mix = vox + bg
-    gain = 10 ** (level_db / 20.0) / _rms(mix)
-    peak = float(np.abs(mix).max()) * gain
-    if peak > _PEAK:
-        gain *= _PEAK / peak
-    voice32 = (vox * gain).astype(np.float32)
-    bg32 = (bg * gain).astype(np.float32)
-    mixture = voice32 + bg32  # exact float32 sum of the stems
+    voice32, bg32, mixture = mix_at_level(vox, bg, float(rng.uniform(*level_db_range)))
     return {
         "mixture": mixture,
         "voice": voice32,
