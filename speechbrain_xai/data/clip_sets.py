@@ -34,9 +34,10 @@ Example
 ...             "voice_end": 0.0, "snr_db": float("nan")}
 ...     return write_stems(folder, split, index, clip, "no_voice", settings)
 >>> folder = tempfile.mkdtemp()
->>> settings = {"sample_rate": 8000, "duration": 0.1}
->>> csvs = prepare_clip_set(folder, None, {"train": 2, "valid": 1, "test": 1}, settings,
-...                         write_clip, "demo_settings.json", "Demo", "prepare_demo")
+>>> settings = {"sample_rate": 8000, "duration": 0.1, "seed": 0,
+...             "num_train": 2, "num_valid": 1, "num_test": 1}
+>>> csvs = prepare_clip_set(folder, None, settings, write_clip, "demo_settings.json",
+...                         "Demo", "prepare_demo")
 >>> sorted(os.listdir(os.path.join(folder, "train")))[:3]
 ['train_00000_background.wav', 'train_00000_mix.wav', 'train_00000_voice.wav']
 >>> open(csvs["valid"]).read().splitlines()[1].split(",")[:3]
@@ -77,7 +78,8 @@ STEMS = (("wav", "mix", "mixture"), ("voice_wav", "voice", "voice"),
 _SFC_SET_ADD_PEAK_CHUNK = 0x1050
 
 
-def check_prepare_args(num_train, num_valid, num_test, seed, num_workers) -> Dict[str, int]:
+def check_prepare_args(num_train, num_valid, num_test, seed, num_workers,
+                       snr_db_range=(0.0, 0.0)) -> Dict[str, int]:
     """Checks the arguments every generated data set shares; returns the split sizes.
 
     Arguments
@@ -88,6 +90,8 @@ def check_prepare_args(num_train, num_valid, num_test, seed, num_workers) -> Dic
         Data set seed (>= 0).
     num_workers : int
         Processes used for generation (>= 1).
+    snr_db_range : tuple of float
+        ``(low, high)`` voice-to-background SNR in dB, ``low <= high``.
 
     Returns
     -------
@@ -112,6 +116,9 @@ def check_prepare_args(num_train, num_valid, num_test, seed, num_workers) -> Dic
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
     if not is_int(num_workers) or num_workers < 1:
         raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}.")
+    if len(snr_db_range) != 2 or not snr_db_range[0] <= snr_db_range[1]:
+        raise ValueError(f"snr_db_range must be (low, high) in dB with low <= high, "
+                         f"got {snr_db_range!r}.")
     return sizes
 
 
@@ -223,7 +230,6 @@ def _generate_split(data_folder, split, num, settings, write_clip, num_workers=1
 def prepare_clip_set(
     data_folder: str,
     save_folder: Optional[str],
-    sizes: Mapping[str, int],
     settings: dict,
     write_clip: Callable,
     settings_file: str,
@@ -231,7 +237,7 @@ def prepare_clip_set(
     prepare_name: str,
     skip_if_exists: bool = True,
     num_workers: int = 1,
-    description: str = "",
+    details: str = "",
 ) -> Dict[str, str]:
     """Writes (or reuses) a generated data set's audio and manifests.
 
@@ -241,11 +247,11 @@ def prepare_clip_set(
         Where the audio is written (created if needed; owned by the data set).
     save_folder : str, optional
         Where the manifests and the settings file go (default: data_folder).
-    sizes : dict
-        Clips per split, ``{"train": int, "valid": int, "test": int}``.
     settings : dict
-        Everything the audio depends on (JSON-serialisable); a finished
-        generation with equal settings is reused.
+        Everything the audio depends on (JSON-serialisable), at least
+        ``num_train``, ``num_valid``, ``num_test``, ``duration``,
+        ``sample_rate`` and ``seed``; a finished generation with equal
+        settings is reused.
     write_clip : callable
         ``write_clip(folder, split, settings, index) -> row``: writes clip
         ``index`` into ``folder`` (e.g. with :func:`write_stems`). Must be
@@ -260,14 +266,15 @@ def prepare_clip_set(
         Skip generation when the manifests exist with the same settings.
     num_workers : int
         Processes used for generation (the output does not depend on it).
-    description : str
-        What is generated (sizes, rate...), logged when generation starts.
+    details : str
+        More to log about what is generated when generation starts.
 
     Returns
     -------
     dict
         ``{"train": csv_path, "valid": csv_path, "test": csv_path}``.
     """
+    sizes = {split: settings[f"num_{split}"] for split in SPLITS}
     data_folder = os.path.abspath(os.fspath(data_folder))
     save_folder = data_folder if save_folder is None else os.path.abspath(os.fspath(save_folder))
     os.makedirs(data_folder, exist_ok=True)
@@ -313,7 +320,9 @@ def prepare_clip_set(
         if os.path.exists(path):
             os.remove(path)
 
-    logger.info("Generating %s in %s: %s", name, data_folder, description)
+    logger.info("Generating %s in %s: %d/%d/%d clips of %.2f s at %d Hz, seed %d%s.", name,
+                data_folder, *sizes.values(), settings["duration"], settings["sample_rate"],
+                settings["seed"], details)
     all_rows = {
         split: _generate_split(data_folder, split, sizes[split], settings, write_clip,
                                int(num_workers))
@@ -331,3 +340,52 @@ def prepare_clip_set(
         write_text(path, settings_text)
     logger.info("%s manifests written to %s.", name, save_folder)
     return csvs
+
+
+# The hyperparameters every generated data set's recipe may set, and the
+# prepare argument each one sets (all optional but data_folder).
+RECIPE_HPARAMS = {
+    "data_folder": "data_folder",
+    "num_train": "num_train",
+    "num_valid": "num_valid",
+    "num_test": "num_test",
+    "clip_duration": "duration",
+    "sample_rate": "sample_rate",
+    "data_seed": "seed",
+    "snr_db_range": "snr_db_range",
+}
+
+
+def hparams_preparer(prepare: Callable, recipe_hparams: Mapping[str, str]) -> Callable:
+    """Makes ``prepare_..._from_hparams(hparams, save_folder)`` for a data set.
+
+    The function runs ``prepare`` on the main process with the recipe's
+    hyperparameters named in ``recipe_hparams`` (``{hyperparameter: prepare
+    argument}``; those the recipe lacks keep the argument's default) and
+    returns the manifests on every process (DDP-safe). It declares the keys
+    it reads with :func:`speechbrain_xai.hparams.reads_hparams`.
+
+    Example
+    -------
+    >>> def prepare_demo(data_folder, save_folder=None, seed=0):
+    ...     return {"test": f"{save_folder}/test.csv", "seed": seed}
+    >>> run = hparams_preparer(prepare_demo, {"data_folder": "data_folder", "data_seed": "seed"})
+    >>> run.__name__, run.hparams_keys
+    ('prepare_demo_from_hparams', ('data_folder', 'data_seed'))
+    >>> run({"data_folder": "data", "data_seed": 7}, "out")
+    {'test': 'out/test.csv', 'seed': 7}
+    """
+    from speechbrain_xai.hparams import reads_hparams
+
+    @reads_hparams("data_folder", optional=[k for k in recipe_hparams if k != "data_folder"])
+    def from_hparams(hparams, save_folder):
+        from speechbrain.utils.distributed import run_on_main
+
+        kwargs = {arg: hparams[key] for key, arg in recipe_hparams.items() if key in hparams}
+        return run_on_main(prepare, kwargs={**kwargs, "save_folder": save_folder})
+
+    from_hparams.__name__ = from_hparams.__qualname__ = f"{prepare.__name__}_from_hparams"
+    from_hparams.__doc__ = (f"Runs :func:`{prepare.__name__}` on the main process with a "
+                            "recipe's hyperparameters (see ``RECIPE_HPARAMS``) and returns "
+                            "the manifests on every process (DDP-safe).")
+    return from_hparams

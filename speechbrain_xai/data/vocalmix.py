@@ -19,9 +19,11 @@ Authors
 
 from __future__ import annotations
 
+from speechbrain_xai.data.clip_sets import RECIPE_HPARAMS as CLIP_SET_HPARAMS
 from speechbrain_xai.data.clip_sets import (
     CSV_COLUMNS,
     check_prepare_args,
+    hparams_preparer,
     prepare_clip_set,
     write_stems,
 )
@@ -35,7 +37,6 @@ from speechbrain_xai.data.vocalmix_synthesis import (
     clip_spec,
     synthesize_clip,
 )
-from speechbrain_xai.hparams import reads_hparams
 
 # CSV_COLUMNS is re-exported: the manifests' columns, as before the writer moved
 # to clip_sets.
@@ -166,45 +167,21 @@ def prepare_vocalmix(
     >>> [data.data[k]["label"] for k in data.data_ids]
     ['voice', 'no_voice']
     """
-    sizes = check_prepare_args(num_train, num_valid, num_test, seed, num_workers)
+    sizes = check_prepare_args(num_train, num_valid, num_test, seed, num_workers, snr_db_range)
     sample_rate, duration = check_audio_args(sample_rate, duration)
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}.")
-    if len(snr_db_range) != 2 or not snr_db_range[0] <= snr_db_range[1]:
-        raise ValueError(f"snr_db_range must be (low, high) in dB with low <= high, got {snr_db_range!r}.")
     settings = _settings(
         sizes["train"], sizes["valid"], sizes["test"], duration, sample_rate, task, int(seed),
         snr_db_range,
     )
     return prepare_clip_set(
-        data_folder, save_folder, sizes, settings, _write_clip, SETTINGS_FILE, "VocalMix",
-        "prepare_vocalmix", skip_if_exists=skip_if_exists, num_workers=num_workers,
-        description=f"{task} task, {sizes['train']}/{sizes['valid']}/{sizes['test']} clips "
-        f"of {duration:.2f} s at {sample_rate} Hz, seed {int(seed)}",
+        data_folder, save_folder, settings, _write_clip, SETTINGS_FILE, "VocalMix",
+        "prepare_vocalmix", skip_if_exists, num_workers, details=f", {task} task",
     )
 
 
 # The hyperparameters a recipe uses to describe its VocalMix data, and the
 # ``prepare_vocalmix`` argument each one sets (all optional but data_folder).
-RECIPE_HPARAMS = {
-    "data_folder": "data_folder",
-    "num_train": "num_train",
-    "num_valid": "num_valid",
-    "num_test": "num_test",
-    "clip_duration": "duration",
-    "sample_rate": "sample_rate",
-    "task": "task",
-    "data_seed": "seed",
-    "snr_db_range": "snr_db_range",
-}
-
-
-@reads_hparams("data_folder", optional=[k for k in RECIPE_HPARAMS if k != "data_folder"])
-def prepare_vocalmix_from_hparams(hparams, save_folder):
-    """Runs :func:`prepare_vocalmix` on the main process with a recipe's
-    hyperparameters (see ``RECIPE_HPARAMS``) and returns the manifests on
-    every process (DDP-safe)."""
-    from speechbrain.utils.distributed import run_on_main
-
-    kwargs = {arg: hparams[key] for key, arg in RECIPE_HPARAMS.items() if key in hparams}
-    return run_on_main(prepare_vocalmix, kwargs={**kwargs, "save_folder": save_folder})
+RECIPE_HPARAMS = {**CLIP_SET_HPARAMS, "task": "task"}
+prepare_vocalmix_from_hparams = hparams_preparer(prepare_vocalmix, RECIPE_HPARAMS)
