@@ -64,10 +64,11 @@ README paragraph
     channels. Its test split is a held-out realistic set: voices (whole
     engines and voices), sentences and six sound kinds that training never
     sees, so its accuracy says how a detector does on voices and scenes it
-    was not trained on. Generation runs at about a tenth of a second per clip
-    on one core (most of it spent in the TTS engines; festival voices are the
-    slowest), is deterministic for a seed and the installed engines, and
-    skips work that is already done.
+    was not trained on. Generation costs about 0.15 CPU-seconds per clip
+    (mostly the TTS engines: espeak-ng takes 0.04 s per sentence, flite
+    0.1 s, festival 0.6-3 s), runs in ``num_workers`` processes, is
+    deterministic for a seed and the installed engines, and skips work that
+    is already done.
 
 Example
 -------

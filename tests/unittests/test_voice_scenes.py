@@ -287,3 +287,8 @@ def test_prepare_is_deterministic_and_loads_with_speechbrain(tmp_path, monkeypat
 
     monkeypatch.setattr(voice_scenes, "_write_clip", fail)
     assert _small(tmp_path / "a") == a  # same settings: nothing regenerated
+    # a recipe's hyperparameters, another save folder: the audio is reused
+    hparams = {"data_folder": str(tmp_path / "a"), "num_train": 4, "num_valid": 2, "num_test": 2,
+               "clip_duration": 1.0, "tts_engines": ["espeak-ng"]}
+    s = voice_scenes.prepare_voice_scenes_from_hparams(hparams, str(tmp_path / "s"))
+    assert all(open(s[split]).read() == open(a[split]).read() for split in a)
