@@ -12,8 +12,8 @@ of the clips have a person talking in it.
   random speaking rate, then sped up or slowed down by up to 10 % (pitch with
   it), given a slow level drift and sometimes soft clipping. Whichever
   engines are installed are used; ``apt-get install -y espeak-ng`` is enough.
-* **Backgrounds** are the same for both labels: one to three of 22 everyday
-  sounds synthesised in numpy (:mod:`speechbrain_xai.data.everyday_sounds`:
+* **Backgrounds** are the same for both labels: up to three of 22 everyday
+  sounds (at least one in nine clips out of ten) synthesised in numpy (:mod:`speechbrain_xai.data.everyday_sounds`:
   bells, alarms, sirens, phone rings, ring tones, shutters, clicks, knocks,
   footsteps, typing, water, rain, wind, engines, fans, hum, birdsong, clock
   ticks, applause), a voice-free VocalMix background (instruments, noise) in
@@ -44,7 +44,8 @@ Held out for the test split (the held-out realistic set)
     languages with variants ``(none) m1-m4 f1-f3 klatt klatt2 croak``, and
     festival's ``kal_diphone``, ``ked_diphone``, ``upc_ca_ona_hts``,
     ``czech_dita``, ``czech_krb``, ``hy_fi_mv_diphone``, ``lp_diphone`` and
-    ``msu_ru_nsh_clunits``. *Sentences*: test sentences come from the
+    ``msu_ru_nsh_clunits`` (``hindi_NSK_diphone`` is not used: it crashes on
+    Latin text). *Sentences*: test sentences come from the
     held-out word pool, which shares no content word with the training pool.
     *Sounds*: ``bicycle_bell``, ``ringtone``, ``footsteps``, ``rain``,
     ``clock_ticking`` and ``applause`` occur only in the test split (each of
