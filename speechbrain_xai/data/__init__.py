@@ -2,5 +2,6 @@
 
 from speechbrain_xai.data.vocalmix import prepare_vocalmix
 from speechbrain_xai.data.vocalmix_synthesis import synthesize_clip
+from speechbrain_xai.data.voice_scenes import prepare_voice_scenes
 
-__all__ = ["prepare_vocalmix", "synthesize_clip"]
+__all__ = ["prepare_vocalmix", "prepare_voice_scenes", "synthesize_clip"]

@@ -50,6 +50,10 @@ Labels
 
 This module only makes clips in memory (no file I/O); :func:`prepare_vocalmix`
 in :mod:`speechbrain_xai.data.vocalmix` writes them as a data set on disk.
+The signal helpers other generated sounds build on (``rms``, ``unit_rms``,
+``lfo``, ``partials``, ``harmonic_source``, ``bandpass_sos``, ``exp_decay``,
+``fade_envelope``, ``sub_interval``, ``coloured_noise``) and the mixing
+(``scale_to_snr``, ``mix_at_level``) are public for them.
 
 Authors
  * speechbrain_xai contributors
@@ -120,18 +124,20 @@ def _step(length, centre, width):
     return out
 
 
-def _lfo(rng, t, low, high):
+def lfo(rng, t, low, high):
     """Sinusoid of random rate in [low, high] Hz and random phase over times ``t``."""
     rate = rng.uniform(low, high)
     return np.sin(2 * np.pi * rate * t + rng.uniform(0, 2 * np.pi))
 
 
-def _rms(x):
+def rms(x):
+    """Root mean square of ``x`` (never 0: a tiny floor is added)."""
     return float(np.sqrt(np.mean(np.square(x)) + 1e-20))
 
 
-def _unit_rms(x):
-    return x / _rms(x)
+def unit_rms(x):
+    """``x`` scaled to unit RMS."""
+    return x / rms(x)
 
 
 def _dirichlet(theta, num_harmonics):
@@ -149,7 +155,7 @@ def _dirichlet(theta, num_harmonics):
     return np.where(small, k, out)
 
 
-def _harmonic_source(phase, f0_max, sample_rate, odd_only=False, top=7500.0):
+def harmonic_source(phase, f0_max, sample_rate, odd_only=False, top=7500.0):
     """Band-limited pulse train (equal-amplitude harmonics below ``top``)."""
     top = min(top, 0.45 * sample_rate)
     num = max(1, int(top // f0_max))
@@ -182,7 +188,9 @@ def _resonator_sos(freqs, bws, sample_rate):
     return np.asarray(sections, dtype=np.float64)
 
 
-def _bandpass_sos(low, high, sample_rate, order=2):
+def bandpass_sos(low, high, sample_rate, order=2):
+    """Butterworth band-pass as second-order sections, its band kept inside
+    20 Hz to 0.95 x Nyquist (widened when it would be too narrow)."""
     nyq = 0.5 * sample_rate
     low = max(20.0, low)
     high = min(high, 0.95 * nyq)
@@ -191,11 +199,12 @@ def _bandpass_sos(low, high, sample_rate, order=2):
     return signal.butter(order, [low, high], btype="bandpass", fs=sample_rate, output="sos")
 
 
-def _exp_decay(length, tau, sample_rate):
+def exp_decay(length, tau, sample_rate):
+    """Exponential decay ``exp(-t / tau)`` over ``length`` samples."""
     return np.exp(-np.arange(length) / (tau * sample_rate))
 
 
-def _fade_envelope(length, attack, release):
+def fade_envelope(length, attack, release):
     """1 in the middle, raised-cosine attack/release (in samples), 0 at the ends."""
     env = np.ones(length)
     attack = int(min(max(attack, 1), max(length // 2, 1)))
@@ -216,7 +225,9 @@ def _segments(rng, length, num, min_len):
     return np.concatenate([[0], inner, [length]])
 
 
-def _sub_interval(rng, num_samples, fraction_range):
+def sub_interval(rng, num_samples, fraction_range):
+    """A random ``(start, length)`` in ``range(num_samples)`` whose length is a
+    fraction drawn from ``fraction_range`` of the whole (at least 2 samples)."""
     frac = rng.uniform(*fraction_range)
     length = max(2, int(round(frac * num_samples)))
     start = int(rng.integers(0, num_samples - length + 1))
@@ -254,23 +265,23 @@ def _synth_voice(rng, length, sample_rate):
     n = np.arange(length)
     since_onset = n - bounds[np.searchsorted(bounds, n, side="right") - 1]
     vib_ramp = _smoothstep(since_onset / (rng.uniform(0.1, 0.3) * fs))
-    rate_wobble = 1.0 + 0.05 * _lfo(rng, t, 0.3, 1.0)
+    rate_wobble = 1.0 + 0.05 * lfo(rng, t, 0.3, 1.0)
     vib_phase = 2 * np.pi * np.cumsum(vib_rate * rate_wobble) / fs + rng.uniform(0, 2 * np.pi)
     vib = np.sin(vib_phase)
-    drift = 8.0 * _lfo(rng, t, 0.1, 0.5)
+    drift = 8.0 * lfo(rng, t, 0.1, 0.5)
     cents = vib_depth * vib * vib_ramp + drift
     f0 = _midi_to_hz(pitch + cents / 100.0)
 
     # glottal-pulse-like harmonic source with spectral tilt
     phase = 2 * np.pi * np.cumsum(f0) / fs + rng.uniform(0, 2 * np.pi)
-    source = _harmonic_source(phase, float(f0.max()), fs)
+    source = harmonic_source(phase, float(f0.max()), fs)
     source = _tilt(source, rng.uniform(0.90, 0.97))
 
     # breath noise, pitch-synchronous, above 1.5 kHz
-    breath = signal.sosfilt(_bandpass_sos(1500.0, 6000.0, fs), rng.standard_normal(length))
+    breath = signal.sosfilt(bandpass_sos(1500.0, 6000.0, fs), rng.standard_normal(length))
     breath *= 0.6 + 0.4 * np.cos(phase)
     breath_db = rng.uniform(-28.0, -16.0)
-    source = source / _rms(source) + 10 ** (breath_db / 20) * breath / _rms(breath)
+    source = source / rms(source) + 10 ** (breath_db / 20) * breath / rms(breath)
 
     # time-varying vowel formants: one vowel per note, cross-faded
     num_vowels = int(rng.integers(1, 4))
@@ -294,10 +305,10 @@ def _synth_voice(rng, length, sample_rate):
     voiced /= np.maximum(weights.sum(axis=0), 1e-6)
 
     # phrase envelope: attack, release, dips at note changes, swell, tremolo
-    env = _fade_envelope(length, rng.uniform(0.03, 0.1) * fs, rng.uniform(0.05, 0.2) * fs)
+    env = fade_envelope(length, rng.uniform(0.03, 0.1) * fs, rng.uniform(0.05, 0.2) * fs)
     for b in bounds[1:-1]:
         env *= 1.0 - rng.uniform(0.0, 0.5) * np.exp(-0.5 * ((n - b) / (0.02 * fs)) ** 2)
-    env *= 1.0 + 0.2 * _lfo(rng, t, 0.2, 0.8)
+    env *= 1.0 + 0.2 * lfo(rng, t, 0.2, 0.8)
     env *= 1.0 + 0.1 * vib * vib_ramp
     out = voiced * env
     info = {
@@ -313,7 +324,7 @@ def _synth_voice(rng, length, sample_rate):
 # ---------------------------------------------------------------------------
 # background families (each returns a full-length signal)
 # ---------------------------------------------------------------------------
-def _partials(freqs, amps, phases, length, sample_rate, taus=None):
+def partials(freqs, amps, phases, length, sample_rate, taus=None):
     """Sum of (optionally exponentially decaying) sinusoids over ``length`` samples.
 
     Each partial is ``amp * exp(-t / tau) * sin(2 pi f t + phase)``, computed as
@@ -353,8 +364,8 @@ def _organ(rng, num_samples, fs):
         f0s = _midi_to_hz(root + np.asarray(shape, dtype=np.float64))
         freqs = (f0s[:, None] * k[None, :]).ravel()
         amps = np.tile(registration, len(shape))
-        seg = _partials(freqs, amps, rng.uniform(0, 2 * np.pi, freqs.size), b - a, fs)
-        out[a:b] = seg * _fade_envelope(b - a, 0.02 * fs, 0.03 * fs)
+        seg = partials(freqs, amps, rng.uniform(0, 2 * np.pi, freqs.size), b - a, fs)
+        out[a:b] = seg * fade_envelope(b - a, 0.02 * fs, 0.03 * fs)
     return out
 
 
@@ -375,8 +386,8 @@ def _pluck(rng, num_samples, fs):
         pluck_pos = rng.uniform(0.1, 0.4)
         amps = np.abs(np.sin(np.pi * k * pluck_pos)) / k
         taus = tau0 / (1.0 + 0.4 * k)  # higher partials die out sooner
-        tone = _partials(freqs, amps, np.zeros(num_partials), length, fs, taus=taus)
-        tone *= _fade_envelope(length, 0.002 * fs, 1)
+        tone = partials(freqs, amps, np.zeros(num_partials), length, fs, taus=taus)
+        tone *= fade_envelope(length, 0.002 * fs, 1)
         out[onset:onset + length] += rng.uniform(0.5, 1.0) * tone
     return out
 
@@ -390,8 +401,8 @@ def _bass(rng, num_samples, fs):
     for a, b in zip(bounds[:-1], bounds[1:]):
         f0 = float(_midi_to_hz(rng.uniform(28.0, 45.0)))
         phases = rng.uniform(0, 2 * np.pi, len(k))
-        tone = _partials(f0 * k, amps, phases, b - a, fs, taus=np.full(len(k), tau))
-        out[a:b] = tone * _fade_envelope(b - a, 0.005 * fs, 0.02 * fs)
+        tone = partials(f0 * k, amps, phases, b - a, fs, taus=np.full(len(k), tau))
+        out[a:b] = tone * fade_envelope(b - a, 0.005 * fs, 0.02 * fs)
     return out
 
 
@@ -404,13 +415,13 @@ def _drums(rng, num_samples, fs):
     sweep = 2 * np.pi * np.cumsum(45.0 + rng.uniform(60.0, 120.0) * np.exp(-t / 0.04)) / fs
     kick = np.sin(sweep) * np.exp(-t / rng.uniform(0.08, 0.2))
     n_snare = int(0.25 * fs)
-    snare = signal.sosfilt(_bandpass_sos(800.0, 5000.0, fs), rng.standard_normal(n_snare))
-    snare = snare / _rms(snare) * 0.5 + np.sin(2 * np.pi * rng.uniform(160.0, 240.0) * t[:n_snare])
-    snare *= _exp_decay(n_snare, rng.uniform(0.05, 0.12), fs)
+    snare = signal.sosfilt(bandpass_sos(800.0, 5000.0, fs), rng.standard_normal(n_snare))
+    snare = snare / rms(snare) * 0.5 + np.sin(2 * np.pi * rng.uniform(160.0, 240.0) * t[:n_snare])
+    snare *= exp_decay(n_snare, rng.uniform(0.05, 0.12), fs)
     n_hat = int(0.08 * fs)
     highpass = signal.butter(4, min(6000.0, 0.4 * fs), "highpass", fs=fs, output="sos")
     hat = signal.sosfilt(highpass, rng.standard_normal(n_hat))
-    hat = hat / _rms(hat) * 0.3 * _exp_decay(n_hat, rng.uniform(0.01, 0.04), fs)
+    hat = hat / rms(hat) * 0.3 * exp_decay(n_hat, rng.uniform(0.01, 0.04), fs)
     p_hat = rng.uniform(0.3, 1.0)
     start = int(rng.integers(0, step))
     for i, pos in enumerate(range(start, num_samples, step)):
@@ -434,26 +445,28 @@ def _drums(rng, num_samples, fs):
 def _lead(rng, num_samples, fs):
     """Hard negative: harmonic tone in the voice's range, static timbre."""
     out = np.zeros(num_samples)
-    start, length = _sub_interval(rng, num_samples, (0.3, 1.0))
+    start, length = sub_interval(rng, num_samples, (0.3, 1.0))
     bounds = _segments(rng, length, int(rng.integers(1, 6)), int(0.15 * fs))
     pitch = np.zeros(length)
     for a, b in zip(bounds[:-1], bounds[1:]):
         pitch[a:b] = rng.uniform(45.0, 69.0)
     f0 = _midi_to_hz(pitch)
     phase = 2 * np.pi * np.cumsum(f0) / fs
-    tone = _harmonic_source(phase, float(f0.max()), fs, odd_only=bool(rng.random() < 0.4))
+    tone = harmonic_source(phase, float(f0.max()), fs, odd_only=bool(rng.random() < 0.4))
     tone = _tilt(tone, rng.uniform(0.85, 0.97))
     cutoff = rng.uniform(1500.0, min(5000.0, 0.45 * fs))
     tone = signal.sosfilt(signal.butter(2, cutoff, fs=fs, output="sos"), tone)
     env = np.zeros(length)
     for a, b in zip(bounds[:-1], bounds[1:]):
         attack = rng.uniform(0.005, 0.04) * fs
-        env[a:b] = _fade_envelope(b - a, attack, rng.uniform(0.01, 0.05) * fs)
+        env[a:b] = fade_envelope(b - a, attack, rng.uniform(0.01, 0.05) * fs)
     out[start:start + length] = tone * env
     return out
 
 
-def _coloured_noise(rng, num_samples, fs):
+def coloured_noise(rng, num_samples, fs):
+    """Noise with a random spectral slope (-6 to +2 dB per octave) and a slow
+    random level modulation."""
     spec = np.fft.rfft(rng.standard_normal(num_samples))
     freqs = np.fft.rfftfreq(num_samples, 1.0 / fs)
     slope = rng.uniform(-6.0, 2.0)  # dB per octave
@@ -461,7 +474,7 @@ def _coloured_noise(rng, num_samples, fs):
     noise = np.fft.irfft(spec * shape, n=num_samples)
     t = np.arange(num_samples) / fs
     depth = rng.uniform(0.0, 0.6)
-    noise *= 1.0 + depth * _lfo(rng, t, 0.2, 3.0)
+    noise *= 1.0 + depth * lfo(rng, t, 0.2, 3.0)
     return noise
 
 
@@ -474,8 +487,8 @@ def _resonant_noise(rng, num_samples, fs):
         for _ in range(int(rng.integers(1, 4))):
             centre = rng.uniform(250.0, 4000.0)
             width = centre / rng.uniform(1.0, 8.0)
-            band = signal.sosfilt(_bandpass_sos(centre - width / 2, centre + width / 2, fs), white)
-            out += rng.uniform(0.3, 1.0) * band / _rms(band)
+            band = signal.sosfilt(bandpass_sos(centre - width / 2, centre + width / 2, fs), white)
+            out += rng.uniform(0.3, 1.0) * band / rms(band)
         return out
 
     noise = colour()
@@ -485,7 +498,7 @@ def _resonant_noise(rng, num_samples, fs):
         noise = (1.0 - w) * noise + w * colour()
     t = np.arange(num_samples) / fs
     depth = rng.uniform(0.0, 0.6)
-    noise *= 1.0 + depth * _lfo(rng, t, 0.2, 4.0)
+    noise *= 1.0 + depth * lfo(rng, t, 0.2, 4.0)
     return noise
 
 
@@ -495,7 +508,7 @@ _FAMILIES = {
     "bass": (_bass, 0.4),
     "drums": (_drums, 0.4),
     "lead": (_lead, 0.45),
-    "coloured_noise": (_coloured_noise, 0.6),
+    "coloured_noise": (coloured_noise, 0.6),
     "resonant_noise": (_resonant_noise, 0.6),
 }
 
@@ -513,8 +526,81 @@ def _synth_background(rng, num_samples, fs, kind):
     out = np.zeros(num_samples)
     for name in chosen:
         part = _FAMILIES[name][0](rng, num_samples, fs)
-        out += 10 ** (rng.uniform(-15.0, 0.0) / 20.0) * _unit_rms(part)
-    return _unit_rms(out), chosen
+        out += 10 ** (rng.uniform(-15.0, 0.0) / 20.0) * unit_rms(part)
+    return unit_rms(out), chosen
+
+
+def scale_to_snr(segment, background, start, snr_db):
+    """Scales a source placed at ``start`` to an SNR over its own interval.
+
+    Where the background happens to be nearly silent under the source, the
+    SNR refers to a floor 10 dB below the clip's background power instead
+    (so a source over near-silence is not blown up), and the SNR returned is
+    the real, higher one.
+
+    Arguments
+    ---------
+    segment : numpy.ndarray
+        The source over its interval, ``[L]``.
+    background : numpy.ndarray
+        The whole background, ``[N]`` with ``start + L <= N``.
+    start : int
+        Where the segment starts in the clip (samples).
+    snr_db : float
+        The wanted source-to-background SNR in dB over the interval.
+
+    Returns
+    -------
+    tuple
+        ``(scaled_segment, snr_db)``: the segment as it goes into the clip and
+        its actual SNR over its interval.
+
+    Example
+    -------
+    >>> bg = np.ones(100)
+    >>> seg, snr = scale_to_snr(np.full(10, 3.0), bg, 20, 6.0)
+    >>> round(snr, 6), round(float(seg[0]), 4)
+    (6.0, 1.9953)
+    """
+    local_power = float(np.mean(np.square(background[start:start + len(segment)]))) + 1e-12
+    ref_power = max(local_power, 0.1 * float(np.mean(np.square(background))))
+    segment = segment * np.sqrt(
+        ref_power * 10 ** (snr_db / 10.0) / (np.mean(np.square(segment)) + 1e-20)
+    )
+    return segment, float(10 * np.log10(np.mean(np.square(segment)) / local_power))
+
+
+def mix_at_level(voice, background, level_db):
+    """Scales both stems by one gain so the mixture has RMS ``level_db`` dBFS
+    (lowered where the peak would pass 0.95).
+
+    Arguments
+    ---------
+    voice, background : numpy.ndarray
+        The stems, ``[N]`` each.
+    level_db : float
+        The mixture RMS level in dBFS.
+
+    Returns
+    -------
+    tuple
+        ``(voice, background, mixture)`` float32 arrays with
+        ``mixture == voice + background`` exactly (float32 sum).
+
+    Example
+    -------
+    >>> v, b, m = mix_at_level(np.zeros(8), np.linspace(-1, 1, 8), -20.0)
+    >>> bool(np.array_equal(m, v + b)), round(float(20 * np.log10(rms(m))), 3)
+    (True, -20.0)
+    """
+    mix = voice + background
+    gain = 10 ** (level_db / 20.0) / rms(mix)
+    peak = float(np.abs(mix).max()) * gain
+    if peak > _PEAK:
+        gain *= _PEAK / peak
+    voice32 = (voice * gain).astype(np.float32)
+    background32 = (background * gain).astype(np.float32)
+    return voice32, background32, voice32 + background32  # exact float32 sum
 
 
 # ---------------------------------------------------------------------------
@@ -615,30 +701,16 @@ def synthesize_clip(
     snr_db = float("nan")
     info = {}
     if voice:
-        start, length = _sub_interval(rng, num_samples, voice_fraction_range)
+        start, length = sub_interval(rng, num_samples, voice_fraction_range)
         seg, seg_f0, info = _synth_voice(rng, length, sample_rate)
         info["note_bounds_s"] = [round(b + start / sample_rate, 4) for b in info["note_bounds_s"]]
-        snr_db = float(rng.uniform(*snr_db_range))
-        local_power = float(np.mean(np.square(bg[start:start + length]))) + 1e-12
-        # where the background happens to be nearly silent under the voice,
-        # the SNR refers to a floor of -10 dB below the clip's background power
-        ref_power = max(local_power, 0.1 * float(np.mean(np.square(bg))))
-        seg *= np.sqrt(ref_power * 10 ** (snr_db / 10.0) / (np.mean(np.square(seg)) + 1e-20))
-        snr_db = float(10 * np.log10(np.mean(np.square(seg)) / local_power))
+        seg, snr_db = scale_to_snr(seg, bg, start, float(rng.uniform(*snr_db_range)))
         vox[start:start + length] = seg
         f0[start:start + length] = seg_f0
         voice_start = start / sample_rate
         voice_end = (start + length) / sample_rate
 
-    level_db = float(rng.uniform(*level_db_range))
-    mix = vox + bg
-    gain = 10 ** (level_db / 20.0) / _rms(mix)
-    peak = float(np.abs(mix).max()) * gain
-    if peak > _PEAK:
-        gain *= _PEAK / peak
-    voice32 = (vox * gain).astype(np.float32)
-    bg32 = (bg * gain).astype(np.float32)
-    mixture = voice32 + bg32  # exact float32 sum of the stems
+    voice32, bg32, mixture = mix_at_level(vox, bg, float(rng.uniform(*level_db_range)))
     return {
         "mixture": mixture,
         "voice": voice32,
@@ -647,7 +719,7 @@ def synthesize_clip(
         "voice_end": voice_end,
         "voice_f0": f0.astype(np.float32),
         "snr_db": snr_db,
-        "level_db": float(20 * np.log10(_rms(mixture))),
+        "level_db": float(20 * np.log10(rms(mixture))),
         "sample_rate": sample_rate,
         "background_families": families,
         "voice_info": info,
