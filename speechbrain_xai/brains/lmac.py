@@ -187,10 +187,12 @@ def run_lmac(hparams: Dict, run_opts: Dict, datasets: Dict) -> LMACBrain:
               train_loader_kwargs=hparams["train_dataloader_opts"],
               valid_loader_kwargs=hparams["valid_dataloader_opts"])
     train_seconds = time.time() - start
+    epochs_trained = hparams["epoch_counter"].current
     brain.checkpointer.recover_if_possible(min_key="loss")
     first = next(iter(hparams["test_conditions"]))
     explainers = {"L-MAC": brain.explainer(), **dict(hparams["baselines"] or {})}
-    extra = {"epochs": hparams["epoch_counter"].current, "train_wall_s": round(train_seconds, 1),
+    extra = {"epochs_trained": epochs_trained, "epoch_selected": hparams["epoch_counter"].current,
+             "train_wall_s": round(train_seconds, 1),
              "decoder_parameters": n_params, "classifier_source": str(hparams["classifier_source"])}
     evaluate_explainers(
         adapter, explainers, datasets["test"], hparams["output_folder"],
