@@ -144,7 +144,8 @@ class ClassifierAdapter(torch.nn.Module):
     @classmethod
     def from_hparams(cls, source: str, savedir: Optional[str] = None,
                      hparams_file: str = "hyperparams.yaml", run_opts: Optional[dict] = None,
-                     sample_rate: Optional[int] = None, **kwargs) -> "ClassifierAdapter":
+                     sample_rate: Optional[int] = None, fetch_config=None,
+                     **kwargs) -> "ClassifierAdapter":
         """Loads a SpeechBrain pretrained classifier (local folder or hub id).
 
         The folder holds ``hyperparams.yaml`` with ``modules`` and a
@@ -169,6 +170,11 @@ class ClassifierAdapter(torch.nn.Module):
             SpeechBrain run options (e.g. ``{"device": "cuda:0"}``).
         sample_rate : int, optional
             Overrides the ``sample_rate`` read from the hyperparameters.
+        fetch_config : speechbrain.utils.fetching.FetchConfig, optional
+            How a hub id is fetched (cache folder, ``allow_network=False``
+            to read only the local hub cache...).
+        **kwargs
+            Passed to the adapter (``class_names``, ``stft_config``, ``min_samples``).
         """
         from speechbrain.inference.interfaces import Pretrained
 
@@ -177,8 +183,9 @@ class ClassifierAdapter(torch.nn.Module):
         source = resolve_source(source)
         if savedir is None and os.path.isdir(source):
             savedir = source
+        fetch = {} if fetch_config is None else {"fetch_config": fetch_config}
         pretrained = Pretrained.from_hparams(
-            source=source, hparams_file=hparams_file, savedir=savedir, run_opts=run_opts
+            source=source, hparams_file=hparams_file, savedir=savedir, run_opts=run_opts, **fetch
         )
         where = f"{source}/{hparams_file}"
         adapter = cls.from_pretrained(pretrained.mods, pretrained.hparams, where, sample_rate, **kwargs)

@@ -2,6 +2,7 @@
 
 import csv
 import os
+import shlex
 import subprocess
 import sys
 
@@ -19,7 +20,7 @@ def run_recipe(row, data_folder, output_folder, extra=()):
     cmd = [
         sys.executable, os.path.join(ROOT, row["Script"]), os.path.join(ROOT, row["Hparams"]),
         "--debug", "--data_folder", str(data_folder), "--output_folder", str(output_folder),
-        *row["Debug_args"].split(), *extra,
+        *shlex.split(row["Debug_args"]), *extra,
     ]
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONWARNINGS="ignore")
     proc = subprocess.run(cmd, cwd=str(output_folder.parent), env=env,

@@ -22,7 +22,7 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_xai.data.datasets import audio_dataset
 from speechbrain_xai.export import export_pretrained
-from speechbrain_xai.files import write_text
+from speechbrain_xai.files import write_json, write_text
 from speechbrain_xai.frontends import call_with_lengths
 from speechbrain_xai.hparams import reads_hparams, require_hparams
 
@@ -92,8 +92,8 @@ class ClassifierBrain(sb.Brain):
         lines = [",".join(["ID"] + names)]
         lines += [",".join([utt_id] + [f"{p:.6f}" for p in probs])
                   for utt_id, probs in sorted(self.test_probs.items())]
-        write_text(os.path.join(self.hparams.output_folder, "test_predictions.csv"),
-                   "\n".join(lines) + "\n")
+        name = getattr(self, "predictions_file", "test_predictions.csv")
+        write_text(os.path.join(self.hparams.output_folder, name), "\n".join(lines) + "\n")
 
 
 
@@ -146,9 +146,15 @@ def export_classifier(hparams: Mapping, hparams_file: str) -> str:
                *classifier_datasets.hparams_required, *export_classifier.hparams_required)
 def run_classification(hparams: Mapping, hparams_file: str, run_opts: Mapping,
                        manifests: Dict[str, str], data_root: str) -> ClassifierBrain:
-    """Trains (resumable), tests the best checkpoint on ``manifests["test"]``
-    and exports it (main process): the classification recipes after data
-    preparation. Returns the Brain (``test_accuracy`` holds the test accuracy)."""
+    """Trains (resumable), tests the best checkpoint and exports it (main
+    process): the classification recipes after data preparation.
+
+    ``manifests`` holds ``train``, ``valid`` and ``test``; any other entry
+    (e.g. ``test_voice_scenes``) is a further test set, evaluated with the
+    same checkpoint (predictions in ``test_predictions_<name>.csv``). The
+    accuracies go to ``output_folder/test_accuracy.json`` and the Brain's
+    ``test_accuracies`` (``test_accuracy`` is that of ``test``).
+    """
     require_hparams(hparams, run_classification, "run_classification")
     datasets = classifier_datasets(hparams, manifests, data_root)
     brain = ClassifierBrain(modules=hparams["modules"], opt_class=hparams["opt_class"],
@@ -156,9 +162,16 @@ def run_classification(hparams: Mapping, hparams_file: str, run_opts: Mapping,
     brain.fit(brain.hparams.epoch_counter, datasets["train"], datasets["valid"],
               train_loader_kwargs=hparams["train_dataloader_opts"],
               valid_loader_kwargs=hparams["valid_dataloader_opts"])
-    brain.evaluate(datasets["test"], min_key="error", test_loader_kwargs=hparams["valid_dataloader_opts"])
-    logger.info("Test accuracy: %.2f%%", 100 * brain.test_accuracy)
+    brain.test_accuracies = {}
+    for name in ["test"] + sorted(n for n in datasets if n not in ("train", "valid", "test")):
+        brain.predictions_file = "test_predictions.csv" if name == "test" else f"test_predictions_{name}.csv"
+        brain.evaluate(datasets[name], min_key="error",
+                       test_loader_kwargs=hparams["valid_dataloader_opts"])
+        brain.test_accuracies[name] = brain.test_accuracy
+        logger.info("Accuracy on %s: %.2f%%", name, 100 * brain.test_accuracy)
+    brain.test_accuracy = brain.test_accuracies["test"]
     if sb.utils.distributed.if_main_process():
+        write_json(os.path.join(hparams["output_folder"], "test_accuracy.json"), brain.test_accuracies)
         folder = export_classifier(hparams, hparams_file)
         logger.info("Load it with ClassifierAdapter.from_hparams(%r)", folder)
     return brain
