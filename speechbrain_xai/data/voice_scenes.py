@@ -86,6 +86,7 @@ import json
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from speechbrain.utils.logger import get_logger
 
 from speechbrain_xai.data import tts
 from speechbrain_xai.data.acoustics import (
@@ -118,6 +119,8 @@ from speechbrain_xai.data.vocalmix_synthesis import (
 )
 
 # Bump when the scenes change, so that ``skip_if_exists`` regenerates.
+logger = get_logger(__name__)
+
 GENERATOR_VERSION = 1
 SETTINGS_FILE = "voice_scenes_settings.json"
 LABELS = ("voice", "no_voice")
@@ -438,15 +441,41 @@ def render_scene(spec: dict, rng: np.random.Generator, sample_rate: int = 16000,
     }
 
 
+#: Attempts at a sentence a voice fails to speak (then another voice of the pool).
+TTS_ATTEMPTS = 3
+
+
+def _speak(spec: dict, settings: dict, split: str, index: int) -> np.ndarray:
+    """The spec's sentence spoken by its voice. A voice that fails on a
+    sentence (festival's diphone voices do on some words) gets up to
+    :data:`TTS_ATTEMPTS` other sentences, then the pool's other voices do,
+    all drawn from a seeded stream of the clip (the same data every time);
+    ``spec`` records what was spoken."""
+    fallback = clip_rng(settings["seed"], split, index).spawn(4)[3]  # after _streams' three
+    tried = []
+    for attempt in range(4 * TTS_ATTEMPTS):
+        try:
+            return tts.synthesize_speech(spec["text"], spec["voice"], settings["sample_rate"],
+                                         rate=spec["tts_rate"])
+        except tts.TTSUnavailableError:
+            raise
+        except RuntimeError as err:
+            tried.append(f"{spec['voice']}: {str(err).splitlines()[0][:120]}")
+            logger.warning("%s clip %d: %s; trying another %s.", split, index, tried[-1],
+                           "sentence" if (attempt + 1) % TTS_ATTEMPTS else "voice")
+            spec["text"] = make_sentence(fallback, held_out=split == "test")
+            if (attempt + 1) % TTS_ATTEMPTS == 0:
+                spec["voice"] = draw_voice(fallback, settings["voices"][_pool(split)])
+    raise RuntimeError(f"No voice of the {_pool(split)} pool spoke {split} clip {index}: "
+                       + "; ".join(tried[-3:]))
+
+
 def make_scene(settings: dict, split: str, index: int) -> dict:
     """Clip ``index`` of ``split``: its spec, speech and audio (see
     :func:`render_scene`; the result also holds ``spec``)."""
     spec = scene_spec(settings, split, index)
     render_rng = _streams(settings["seed"], split, index)[2]
-    speech = None
-    if spec["voice"] is not None:
-        speech = tts.synthesize_speech(spec["text"], spec["voice"], settings["sample_rate"],
-                                       rate=spec["tts_rate"])
+    speech = None if spec["voice"] is None else _speak(spec, settings, split, index)
     clip = render_scene(spec, render_rng, settings["sample_rate"], settings["duration"], speech)
     clip["spec"] = spec
     return clip

@@ -154,6 +154,32 @@ def test_scene_stems_add_up_and_voice_stays_in_its_interval():
         assert snr >= spec["snr_db"] - 0.05  # the floor may only raise it
 
 
+def test_a_voice_that_fails_on_a_sentence_gets_others_then_another_voice(monkeypatch):
+    settings = dict(_catalogue_settings(seed=11), sample_rate=SR, duration=1.0)
+    failing = scene_spec(settings, "train", 0)["voice"]
+    calls = []
+
+    def speak(text, voice, sample_rate, rate=1.0):
+        calls.append((text, voice))
+        if voice == failing:  # this voice fails on every sentence
+            raise RuntimeError("festival made no audio (SIOD ERROR)")
+        return _fake_speech(0.8, len(calls))
+
+    monkeypatch.setattr(tts, "synthesize_speech", speak)
+    clip = voice_scenes.make_scene(settings, "train", 0)
+    texts = [t for t, v in calls if v == failing]
+    assert len(texts) == voice_scenes.TTS_ATTEMPTS and len(set(texts)) == len(texts)
+    assert clip["spec"]["voice"] != failing and clip["voice"].any()
+    assert clip["spec"]["text"] == calls[-1][0]
+    calls.clear()  # the same data every time
+    again = voice_scenes.make_scene(settings, "train", 0)
+    assert again["spec"] == clip["spec"] and np.array_equal(again["mixture"], clip["mixture"])
+    monkeypatch.setattr(tts, "synthesize_speech",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no audio")))
+    with pytest.raises(RuntimeError, match="No voice of the train pool"):
+        voice_scenes.make_scene(settings, "train", 0)
+
+
 def test_no_voice_scene_has_a_silent_voice_stem():
     settings = _catalogue_settings(seed=11)
     spec = scene_spec(settings, "test", 1)
