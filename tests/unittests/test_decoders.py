@@ -71,5 +71,5 @@ def _learn_energy():
         opt.zero_grad()
         loss.backward()
         opt.step()
-    mask = dec([rep], log_magnitude(spec))
+    mask = dec([rep], log_magnitude(spec)).detach()
     assert float(mask[:, :, 10:14].mean()) > 0.8 > 0.2 > float(mask[:, :, 20:].mean())
