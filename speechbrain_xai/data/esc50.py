@@ -6,7 +6,7 @@
 4 valid, 5 test. Paths use the ``$data_root`` placeholder (= the
 ``ESC-50-master`` folder). :func:`prepare_esc50_from_hparams` runs it with a
 recipe's hyperparameters, and :func:`esc50_datasets` builds the datasets that
-both recipes (``train_lmac.py``, ``explain_ga.py``) read: the 44.1 kHz clips
+the recipes (``train_lmac.py``, ``evaluate.py``, the GAN ones) read: the 44.1 kHz clips
 are downmixed and resampled to the classifier's rate on read.
 
 When ``meta/esc50.csv`` is missing and ``download=True``, the official archive
