@@ -325,7 +325,7 @@ def run_compare(args, log) -> int:
             adapter, explainers, data, args.out, loader_kwargs={"batch_size": args.batch_size},
             oracle_class=args.oracle_class if stems else None, target=args.target,
             explanations_folder=os.path.join(args.out, "explanations"), save_explanations=True,
-            run_opts={"device": args.device})
+            run_opts={"device": args.device, "noprogressbar": args.quiet})
     _write_report(args.out, log)
     log(table.markdown())
     log(f"Results: {os.path.join(args.out, 'results.md')}. Report: {os.path.join(args.out, 'report.html')}")

@@ -126,7 +126,7 @@ def run_demo(args, log) -> int:
     table = evaluate_explainers(
         adapter, DEMO_METHODS, data, os.path.join(out, "compare"), loader_kwargs={"batch_size": 4},
         oracle_class="voice", curve_steps=5, explanations_folder=os.path.join(out, "compare", "explanations"),
-        save_explanations=True)
+        save_explanations=True, run_opts={"noprogressbar": bool(getattr(args, "quiet", False))})
     log(table.markdown())
     log("3/4 activation maximisation of 'voice' on the shipped GAN")
     _am_search(adapter, clips, os.path.join(out, "activation_maximization"))
