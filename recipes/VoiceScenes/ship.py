@@ -112,17 +112,20 @@ voices, languages, microphones or sounds may be classified less well.
 """
 
 
-def lmac_card(results):
-    rows = results["results"]
+def lmac_card(per_set):
+    """``per_set``: ``{test set: results.json of the harness}``."""
     cols = ("AI", "AD", "AG", "FF", "Fid-In", "deletion_auc", "insertion_auc", "oracle_auc", "oracle_iou")
-    lines = ["| condition | method | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
-    for condition, methods in rows.items():
-        for method in ("L-MAC", "gradcam", "all_ones"):
-            if method in methods:
-                entry = methods[method]
-                lines.append(f"| {condition} | {method} | "
-                             + " | ".join(f"{entry.get(c, float('nan')):.3g}" for c in cols) + " |")
+    lines = ["| test set | condition | method | " + " | ".join(cols) + " |",
+             "|---|---|---|" + "---|" * len(cols)]
+    for name, results in per_set.items():
+        for condition, methods in results["results"].items():
+            for method in ("L-MAC", "gradcam", "all_ones"):
+                if method in methods:
+                    entry = methods[method]
+                    lines.append(f"| {name} | {condition} | {method} | "
+                                 + " | ".join(f"{entry.get(c, float('nan')):.3g}" for c in cols) + " |")
     table = "\n".join(lines)
+    results = next(iter(per_set.values()))
     return f"""# voice-detector-lmac (speechbrain_xai)
 
 An L-MAC interpreter (Listenable Maps for Audio Classifiers, Paissan et al. 2024) of the shipped
@@ -143,7 +146,7 @@ python recipes/VoiceScenes/interpret/train_lmac.py recipes/VoiceScenes/interpret
     --classifier_source results/VoiceScenes/classification/voice_detector/1234/pretrained
 ```
 
-## Evaluation (test split of both data sets, the evaluation harness; all methods in `results.md` of the run)
+## Evaluation (each test set alone: VocalMix's and the voice scenes' held-out realistic split; the\nevaluation harness; every method in the run's `<test set>/results.md`)
 {table}
 """
 
@@ -181,9 +184,13 @@ def main():
     accuracy = read_json(os.path.join(args.classifier, "test_accuracy.json"))
     print(copy_folder(os.path.join(args.classifier, "pretrained"), args.dest, "voice-detector",
                       classifier_card(args.classifier, accuracy, hparams)))
-    results = read_json(os.path.join(args.lmac, "results.json"))
+    # one results.json per test set (test_splits of lmac.yaml), or one for a single test set
+    sets = sorted(d for d in os.listdir(args.lmac)
+                  if os.path.isfile(os.path.join(args.lmac, d, "results.json")))
+    per_set = ({d: read_json(os.path.join(args.lmac, d, "results.json")) for d in sets} if sets
+               else {"test": read_json(os.path.join(args.lmac, "results.json"))})
     print(copy_folder(os.path.join(args.lmac, "interpreter"), args.dest, "voice-detector-lmac",
-                      lmac_card(results)))
+                      lmac_card(per_set)))
 
     quality = read_json(os.path.join(args.gan, "sample_quality.json"))
     with open(os.path.join(args.gan, "hyperparams.yaml")) as f:

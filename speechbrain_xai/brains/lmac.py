@@ -161,7 +161,7 @@ class LMACBrain(FrozenClassifierBrain):
                "train_dataloader_opts", "valid_dataloader_opts", "baselines", "test_conditions",
                "oracle_class", "test_seed", "curve_steps", "output_folder", "explanations_folder",
                "interpreter_folder", "save_folder", *LMACBrain.hparams_required,
-               optional=LMACBrain.hparams_keys)
+               optional=(*LMACBrain.hparams_keys, "test_splits"))
 def run_lmac(hparams: Dict, run_opts: Dict, datasets: Dict) -> LMACBrain:
     """The L-MAC recipe after data preparation (VocalMix and ESC-50 alike):
 
@@ -170,7 +170,9 @@ def run_lmac(hparams: Dict, run_opts: Dict, datasets: Dict) -> LMACBrain:
        L-MAC and the ``baselines`` (``{label: {method: name, ...options}}``)
        on the test set in every ``test_conditions`` entry with the harness
        (results.md / results.json / per_clip.csv in ``output_folder``; the
-       in-domain L-MAC masks saved in ``explanations_folder``);
+       in-domain L-MAC masks saved in ``explanations_folder``); with
+       ``test_splits`` (a list of dataset names), on each of them, into
+       ``output_folder/<split>`` and ``explanations_folder/<split>``;
     3. exports the interpreter to ``interpreter_folder`` (main process).
     """
     from speechbrain_xai.brains.harness import evaluate_explainers
@@ -194,14 +196,21 @@ def run_lmac(hparams: Dict, run_opts: Dict, datasets: Dict) -> LMACBrain:
     extra = {"epochs_trained": epochs_trained, "epoch_selected": hparams["epoch_counter"].current,
              "train_wall_s": round(train_seconds, 1),
              "decoder_parameters": n_params, "classifier_source": str(hparams["classifier_source"])}
-    evaluate_explainers(
-        adapter, explainers, datasets["test"], hparams["output_folder"],
-        conditions=hparams["test_conditions"], oracle_class=hparams["oracle_class"],
-        curve_steps=hparams["curve_steps"], seed=hparams["test_seed"],
-        explanations_folder=hparams["explanations_folder"], save_explanations=["L-MAC"],
-        save_conditions=[first], save_plots=False, extra=extra, run_opts=run_opts,
-        loader_kwargs=hparams["valid_dataloader_opts"],
-    )
+    test_splits = list(hparams.get("test_splits") or ["test"])
+    for split in test_splits:
+        # one test set: the output folder itself; several: a subfolder each
+        single = len(test_splits) == 1
+        evaluate_explainers(
+            adapter, explainers, datasets[split],
+            hparams["output_folder"] if single else os.path.join(hparams["output_folder"], split),
+            conditions=hparams["test_conditions"], oracle_class=hparams["oracle_class"],
+            curve_steps=hparams["curve_steps"], seed=hparams["test_seed"],
+            explanations_folder=(hparams["explanations_folder"] if single
+                                 else os.path.join(hparams["explanations_folder"], split)),
+            save_explanations=["L-MAC"], save_conditions=[first], save_plots=False,
+            extra={**extra, "test_set": split}, run_opts=run_opts,
+            loader_kwargs=hparams["valid_dataloader_opts"],
+        )
     if sb.utils.distributed.if_main_process():
         folder = export_interpreter(
             hparams["interpreter_folder"], hparams["classifier_source"], brain.explainer().decoder,

@@ -35,5 +35,5 @@ if __name__ == "__main__":
     )
     manifests = prepare_voice_detector_data(hparams, hparams["save_folder"])
     datasets = vocalmix_datasets(manifests, hparams["data_folder"], hparams["sample_rate"],
-                                 splits=("train", "valid", "test"))
+                                 splits=("train", "valid", *hparams["test_splits"]))
     run_lmac(hparams, run_opts, datasets)
