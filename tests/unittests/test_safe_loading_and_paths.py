@@ -1,4 +1,4 @@
-"""Output names from data that cannot leave their folder."""
+"""Loading that cannot run code, and output names from data that cannot leave their folder."""
 
 import csv
 import os
@@ -9,6 +9,58 @@ import soundfile as sf
 import torch
 
 from speechbrain_xai.data.inputs import MAX_ID_LENGTH, gather_inputs, safe_id, unique_ids
+from speechbrain_xai.files import torch_load, torch_save
+
+
+class Payload:
+    """Unpickled, it makes the folder ``marker``: the proof that loading ran code."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.mkdir, (self.marker,)
+
+
+def test_torch_load_refuses_a_pickled_object_without_running_it(tmp_path):
+    marker = tmp_path / "code_ran"
+    torch.save({"weight": torch.ones(2), "trap": Payload(marker)}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="bad.pt: holds more than tensors") as err:
+        torch_load(str(tmp_path / "bad.pt"))
+    assert "\n" not in str(err.value) and not marker.exists()
+    torch_save({"params": torch.ones(2), "step": 3, "key": "abc", "seeds": [0, 1]}, str(tmp_path / "ok.pt"))
+    assert torch_load(str(tmp_path / "ok.pt"))["step"] == 3  # what the package saves still loads
+
+
+def test_a_search_state_holding_an_object_is_refused(tmp_path, tiny_adapter):
+    from speechbrain_xai.explainers.activation_maximization import (
+        LatentActivationMaximizer,
+        UnitSpec,
+        setting_grid,
+    )
+    from speechbrain_xai.lobes.gan import SpectrogramGenerator
+
+    marker = tmp_path / "code_ran"
+    state = tmp_path / "search_state.pt"
+    torch.save({"step": 1, "key": Payload(marker)}, state)
+    generator = SpectrogramGenerator(latent_dim=8, frames=16, n_mels=24, channels=(8, 4)).eval()
+    search = LatentActivationMaximizer(tiny_adapter, generator, UnitSpec(index=0))
+    with pytest.raises(ValueError, match="holds more than tensors"):
+        search.search(setting_grid([2], [0.1], [0.1], ["max"]), [0], checkpoint_path=str(state))
+    assert not marker.exists()
+
+
+def test_a_pretrained_folder_holding_an_object_is_refused(tmp_path):
+    from speechbrain_xai.adapter import ClassifierAdapter
+    from tests.helpers import tiny_pretrained_folder
+
+    folder = tiny_pretrained_folder(tmp_path / "classifier")
+    ClassifierAdapter.from_hparams(folder, savedir=str(tmp_path / "fine"))  # loads as it is
+    marker = tmp_path / "code_ran"
+    torch.save(Payload(marker), os.path.join(folder, "classifier.ckpt"))
+    with pytest.raises(Exception, match="Weights only load failed"):
+        ClassifierAdapter.from_hparams(folder, savedir=str(tmp_path / "trap"))
+    assert not marker.exists()
 
 
 def evil_ids(tmp_path):
