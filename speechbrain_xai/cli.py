@@ -13,6 +13,12 @@ Exit codes: 0 when everything was explained, 1 when some inputs failed (each
 named on one line, the others still explained), 2 for a usage error (a bad
 option, a missing path, a classifier that does not load). A user's mistake
 never ends in a traceback; ``--debug`` shows one for bug reports.
+
+Each run records what it did in ``OUT/run_summary.json`` (one entry per
+command and method, the latest run's): the clips explained, those already
+done, and every input that failed with its one-line error. What each kind of
+bad input gets is listed in :mod:`speechbrain_xai.data.inputs`; a failed input
+leaves no file behind.
 """
 
 from __future__ import annotations
@@ -25,6 +31,11 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+#: Longest input explained by default (``--max-seconds``): time and memory grow with the
+#: length (ten minutes with the VocalMix small CNN and saliency: about 100 s and 2.3 GB on one
+#: CPU core; search methods such as ga and lime run many forward passes of the whole clip).
+DEFAULT_MAX_SECONDS = 1200.0
+SUMMARY_NAME = "run_summary.json"
 DEFAULT_CLASSIFIER = "voice-detector"
 DEFAULT_INTERPRETER = "voice-detector-lmac"
 
@@ -58,6 +69,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="output folder (default: xai_out)")
     parser.add_argument("--target", default=None, metavar="CLASS",
                         help="class to explain, by name or index (default: the predicted one)")
+    parser.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS, metavar="S",
+                        help="refuse longer inputs (default: %(default)g s; 0: no limit); time and "
+                             "memory grow with the length")
     parser.add_argument("--batch-size", type=int, default=8, metavar="N",
                         help="clips explained together (default: 8)")
     parser.add_argument("--device", default="cpu", metavar="DEV", help="cpu or cuda:0 (default: cpu)")
@@ -166,6 +180,49 @@ def build_explainer(method: str, adapter, args, options: Dict):
     return explainer
 
 
+def resolve_target(target: Optional[str], adapter):
+    """``--target`` as the explainers take it (None, a class name or an index),
+    or a :class:`UsageError` when the classifier has no such class."""
+    if target is None:
+        return None
+    names = adapter.class_names or []
+    if target in names:
+        return target
+    count = adapter.num_classes or len(names)
+    if target.isdigit() and (not count or int(target) < count):
+        return int(target)
+    raise UsageError(f"--target {target}: no such class; give one of {names or list(range(count))} "
+                     "(a name or an index), or leave --target out for the predicted class.")
+
+
+def read_input(clip, adapter, args):
+    """The waveform ``[N]`` of one input at the classifier's rate, checked
+    (:func:`speechbrain_xai.data.inputs.read_for_classifier`, ``--max-seconds``),
+    or an ``InputError``."""
+    from speechbrain_xai.data.inputs import read_for_classifier
+
+    return read_for_classifier(clip.path, adapter, args.max_seconds or None)
+
+
+def write_summary(out: str, key: str, entry: Dict) -> None:
+    """Sets ``key`` of ``OUT/run_summary.json`` to ``entry`` (other entries kept)."""
+    import json
+
+    from speechbrain_xai.files import write_json
+
+    path = os.path.join(out, SUMMARY_NAME)
+    summary: Dict = {}
+    if os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                summary = json.load(f)
+        except (OSError, ValueError):
+            summary = {}
+    summary = summary if isinstance(summary, dict) else {}
+    summary[key] = entry
+    write_json(path, summary)
+
+
 # --------------------------------------------------------------------------
 # explain
 # --------------------------------------------------------------------------
@@ -204,18 +261,18 @@ def _report_failures(failed: Dict[str, str], total: int) -> int:
 
 
 def run_explain(args, log) -> int:
-    import torch
-
-    from speechbrain_xai.data.inputs import InputError, audio_frames, read_clip
+    from speechbrain_xai.data.inputs import InputError, audio_frames, safe_id
     from speechbrain_xai.explanation import is_saved
 
     clips, failed, adapter = _inputs_and_classifier(args)
     total = len(clips) + len(failed)
+    target = resolve_target(args.target, adapter)
     method = args.method or ("lmac" if interpreter_source(args) else "ga")
     explainer = build_explainer(method, adapter, args, dict(args.option))
-    folder = os.path.join(args.out, explainer.name.replace(":", "_"))
-    todo = [c for c in clips if not is_saved(folder, c.id)]
-    skipped = len(clips) - len(todo)
+    folder = os.path.join(args.out, safe_id(explainer.name))
+    skipped = [c.id for c in clips if is_saved(folder, c.id)]
+    done_before = set(skipped)
+    todo = [c for c in clips if c.id not in done_before]
     frames = {}
     for clip in todo:
         try:
@@ -224,38 +281,60 @@ def run_explain(args, log) -> int:
             failed[clip.id] = str(err)
     todo = [c for c in todo if c.id in frames]
     start = time.perf_counter()
-    done = 0
+    done: List[str] = []
     batches = list(_length_batches(todo, frames, max(1, args.batch_size)))
     for batch in _progress(batches, args.quiet, f"explaining with {explainer.name}"):
-        wavs, ids = [], []
+        wavs, read = [], []
         for clip in batch:
             try:
-                wav = read_clip(clip.path, adapter.sample_rate)
-                adapter.prepare(wav, require_signal=True)
-            except (InputError, ValueError) as err:
-                failed[clip.id] = str(err) if isinstance(err, InputError) else f"{clip.path}: {err}"
-                continue
-            wavs.append(wav)
-            ids.append(clip.id)
-        for group in _same_length(wavs, ids):
-            exp = explainer.explain(torch.stack(group[0]), target=args.target)
-            exp.save(folder, group[1])
-            done += len(group[1])
+                wavs.append(read_input(clip, adapter, args))
+                read.append(clip)
+            except InputError as err:
+                failed[clip.id] = str(err)
+        for group in _same_length(wavs, read):
+            done += _explain_and_save(explainer, *group, target, folder, failed)
     _write_report(args.out, log)
     seconds = time.perf_counter() - start
-    log(f"Explained {done} clip(s) with {explainer.name} in {seconds:.1f} s"
-        + (f", {skipped} already done" if skipped else "")
+    write_summary(args.out, f"explain:{explainer.name}", {
+        "command": "explain", "method": explainer.name, "folder": os.path.basename(folder),
+        "inputs": total, "explained": done, "already_done": skipped,
+        "failed": list(failed.values()), "seconds": round(seconds, 3)})
+    log(f"Explained {len(done)} clip(s) with {explainer.name} in {seconds:.1f} s"
+        + (f", {len(skipped)} already done" if skipped else "")
         + f": {folder}. Report: {os.path.join(args.out, 'report.html')}")
     return _report_failures(failed, total)
 
 
-def _same_length(wavs, ids):
-    """``(wavs, ids)`` groups of equal length (resampling can split a batch)."""
+def _explain_and_save(explainer, wavs, clips, target, folder: str, failed: Dict[str, str]) -> List[str]:
+    """Explains and saves clips of equal length together; the ids saved. When
+    the batch fails on its data (a ``ValueError``: the classifier gives NaN or
+    infinity on some clip), each clip is tried alone and those that still fail
+    are added to ``failed``; nothing is saved for them."""
+    import torch
+
+    try:
+        exp = explainer.explain(torch.stack(wavs), target=target)
+    except ValueError as err:
+        if len(clips) > 1:
+            return [i for w, c in zip(wavs, clips)
+                    for i in _explain_and_save(explainer, [w], [c], target, folder, failed)]
+        reason = str(err).splitlines()[0].rstrip(".") if str(err) else type(err).__name__
+        failed[clips[0].id] = (f"{clips[0].path}: cannot be explained ({reason}); check that it "
+                               f"is sound at a usual level (its peak is {float(wavs[0].abs().max()):.3g}, "
+                               "full scale is 1).")
+        return []
+    ids = [c.id for c in clips]
+    exp.save(folder, ids)
+    return ids
+
+
+def _same_length(wavs, clips):
+    """``(wavs, clips)`` groups of equal length (resampling can split a batch)."""
     groups: Dict[int, tuple] = {}
-    for wav, clip_id in zip(wavs, ids):
+    for wav, clip in zip(wavs, clips):
         groups.setdefault(wav.shape[0], ([], []))
         groups[wav.shape[0]][0].append(wav)
-        groups[wav.shape[0]][1].append(clip_id)
+        groups[wav.shape[0]][1].append(clip)
     return list(groups.values())
 
 
@@ -278,16 +357,31 @@ def _write_report(folder: str, log) -> None:
 # --------------------------------------------------------------------------
 # compare
 # --------------------------------------------------------------------------
+def _check_scores(clip, wav, adapter) -> None:
+    """An ``InputError`` when the classifier's output on ``wav`` is not finite."""
+    import torch
+
+    from speechbrain_xai.data.inputs import InputError
+
+    with torch.no_grad():
+        probs = adapter.probabilities(*adapter.prepare(wav))
+    if not bool(torch.isfinite(probs).all()):
+        raise InputError(clip.path, "cannot be explained (the classifier gives NaN or infinity on "
+                                    "it); check that it is sound at a usual level (its peak is "
+                                    f"{float(wav.abs().max()):.3g}, full scale is 1).")
+
+
 def run_compare(args, log) -> int:
     import csv
     import tempfile
 
     from speechbrain_xai.brains.harness import evaluate_explainers
     from speechbrain_xai.data.datasets import audio_dataset
-    from speechbrain_xai.data.inputs import InputError, audio_frames
+    from speechbrain_xai.data.inputs import InputError
 
     clips, failed, adapter = _inputs_and_classifier(args)
     total = len(clips) + len(failed)
+    target = resolve_target(args.target, adapter)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if not methods:
         raise UsageError("--methods is empty; name registered methods, e.g. --methods lmac,ga,saliency.")
@@ -295,9 +389,9 @@ def run_compare(args, log) -> int:
     explainers = {m: build_explainer(m, adapter, args, options if len(methods) == 1 else {})
                   for m in methods}
     good = []
-    for clip in clips:
+    for clip in clips:  # read and classified once here, so that the harness meets no bad file
         try:
-            audio_frames(clip.path)
+            _check_scores(clip, read_input(clip, adapter, args), adapter)
             good.append(clip)
         except InputError as err:
             failed[clip.id] = str(err)
@@ -323,10 +417,13 @@ def run_compare(args, log) -> int:
         data = audio_dataset(manifest, None, adapter.sample_rate, columns)
         table = evaluate_explainers(
             adapter, explainers, data, args.out, loader_kwargs={"batch_size": args.batch_size},
-            oracle_class=args.oracle_class if stems else None, target=args.target,
+            oracle_class=args.oracle_class if stems else None, target=target,
             explanations_folder=os.path.join(args.out, "explanations"), save_explanations=True,
             run_opts={"device": args.device, "noprogressbar": args.quiet})
     _write_report(args.out, log)
+    write_summary(args.out, "compare", {
+        "command": "compare", "methods": methods, "inputs": total,
+        "clips": [c.id for c in good], "failed": list(failed.values())})
     log(table.markdown())
     log(f"Results: {os.path.join(args.out, 'results.md')}. Report: {os.path.join(args.out, 'report.html')}")
     return _report_failures(failed, total)

@@ -222,9 +222,10 @@ class Explanation:
         ids = list(ids) if ids is not None else [f"explanation_{i}" for i in range(len(self))]
         if len(ids) != len(self):
             raise ValueError(f"{len(ids)} ids for {len(self)} explanations.")
-        bad = [i for i in ids if not i or os.sep in i or i.startswith(".")]
+        bad = [i for i in ids if not i or "/" in i or os.sep in i or i.startswith(".")]
         if bad:
-            raise ValueError(f"ids must be plain file names, got {bad}.")
+            raise ValueError(f"ids must be plain file names, got {bad}; make them with "
+                             "speechbrain_xai.data.inputs.safe_id / unique_ids.")
         os.makedirs(folder, exist_ok=True)
         plotter = None
         if plot:

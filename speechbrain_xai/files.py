@@ -13,6 +13,10 @@ checkpoints of searches, exported folders) goes through these helpers:
   shared folder, a chosen marker file last (its presence says the rest is
   complete).
 
+What the package reads back with ``torch.load`` goes through
+:func:`torch_load` (``weights_only=True``): tensors and plain containers load,
+a file holding any other pickled object is refused instead of run.
+
 Temporaries start with a dot and are removed on failure;
 :func:`remove_stale` clears those left by a killed process. What is moved
 into place gets the permissions a plain ``open`` or ``mkdir`` would give
@@ -109,6 +113,24 @@ def torch_save(obj, path: str) -> None:
 
     with atomic_open(path, "wb") as f:
         torch.save(obj, f)
+
+
+def torch_load(path: str, map_location=None):
+    """``torch.load(path, weights_only=True)``: tensors, numbers, strings and
+    containers of them (state dicts, search states). A file holding any other
+    pickled object (which could run code when unpickled) raises a one-line
+    ``ValueError`` and nothing of it is executed."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0][:160]
+        raise ValueError(f"{path}: holds more than tensors and plain values ({first}), so it is not "
+                         "loaded: a pickled object can run code. Load only files you trust; save "
+                         "state dicts (module.state_dict()), not objects.") from None
 
 
 def _swap_in(tmp: str, final: str) -> None:

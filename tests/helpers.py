@@ -29,6 +29,17 @@ def run_recipe(row, data_folder, output_folder, extra=()):
     return proc
 
 
+def run_cli(*args, cwd=None):
+    """The ``speechbrain-xai`` command run as a user runs it (a subprocess, offline)."""
+    import shutil
+
+    exe = shutil.which("speechbrain-xai", path=os.path.dirname(sys.executable))
+    cmd = [exe] if exe else [sys.executable, "-m", "speechbrain_xai.cli"]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True,
+                          cwd=str(cwd or ROOT), env=env, timeout=600)
+
+
 def tiny_modules(num_classes=3):
     """Fbank + sentence norm + SmallCNN + head (seeded): the classification
     recipe's layout, tiny, for ``ClassifierAdapter.from_modules``."""
@@ -46,6 +57,23 @@ def tiny_modules(num_classes=3):
         classifier=ClassifierHead(16, num_classes),
     )
 
+
+def tiny_pretrained_folder(folder, class_names=("voice", "no_voice")):
+    """:func:`tiny_modules` exported as a SpeechBrain pretrained folder (the
+    VocalMix small CNN's inference template, tiny sizes): what ``--classifier``
+    and ``ClassifierAdapter.from_hparams`` load, made in well under a second."""
+    from speechbrain.dataio.encoder import CategoricalEncoder
+
+    from speechbrain_xai.export import export_pretrained
+
+    modules = tiny_modules(num_classes=len(class_names))
+    encoder = CategoricalEncoder()
+    encoder.update_from_iterable(class_names)
+    template = os.path.join(ROOT, "recipes", "VocalMix", "classification", "hparams", "inference",
+                            "small_cnn.yaml")
+    overrides = {"n_mels": 24, "n_classes": len(class_names), "channels": [4, 8], "emb_dim": 16}
+    loadables = {name: modules[name] for name in ("embedding_model", "classifier", "mean_var_norm")}
+    return export_pretrained(str(folder), template, overrides, dict(loadables, label_encoder=encoder))
 
 #: A clip id that needs HTML escaping and URL quoting (a plain file name otherwise).
 ODD_ID = 'odd <b>&"clip" #2% é'

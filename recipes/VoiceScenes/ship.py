@@ -22,11 +22,10 @@ import json
 import os
 import shutil
 
-import torch
 from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_xai.export import export_pretrained
-from speechbrain_xai.files import staged_folder, write_text
+from speechbrain_xai.files import staged_folder, torch_load, write_text
 from speechbrain_xai.pretrained import HERE, SHIPPED
 
 GAN_TEMPLATE = """# The generator of the shipped voice detector's GAN (speechbrain_xai), for
@@ -197,8 +196,7 @@ def main():
         gan = load_hyperpyyaml(f, {"data_folder": "unused", "classifier_source": os.path.join(
             args.classifier, "pretrained")})
     generator = gan["generator"]
-    generator.load_state_dict(torch.load(os.path.join(args.gan, "generator.ckpt"), map_location="cpu",
-                                         weights_only=True))
+    generator.load_state_dict(torch_load(os.path.join(args.gan, "generator.ckpt"), map_location="cpu"))
     final = os.path.join(args.dest, SHIPPED["voice-detector-gan"])
     template = os.path.join(os.path.dirname(final), ".gan_template.yaml")
     write_text(template, GAN_TEMPLATE)

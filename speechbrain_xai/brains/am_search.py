@@ -47,7 +47,7 @@ from speechbrain_xai.explainers.activation_maximization import (
     setting_grid,
 )
 from speechbrain_xai.explainers.am_selection import rank_settings, unit_activations
-from speechbrain_xai.files import atomic_open, write_json, write_text
+from speechbrain_xai.files import atomic_open, torch_load, write_json, write_text
 from speechbrain_xai.hparams import reads_hparams, require_hparams
 from speechbrain_xai.plotting import save_excerpt_grid
 
@@ -296,7 +296,7 @@ def prepare_search(hparams: Mapping, run_opts: Mapping, reference_dataset) -> Pr
     require_hparams(hparams, prepare_search, "prepare_search")
     adapter = hparams["classifier"].to(run_opts.get("device", "cpu"))
     generator = hparams["generator"]
-    generator.load_state_dict(torch.load(hparams["generator_file"], map_location="cpu"))
+    generator.load_state_dict(torch_load(hparams["generator_file"], map_location="cpu"))
     generator.to(adapter.device).eval()
     unit = hparams["unit"]
     reference = reference_set(adapter, unit, reference_dataset, hparams)

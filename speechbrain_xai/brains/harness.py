@@ -24,7 +24,12 @@ It writes ``results.md`` (one row per condition and method), ``results.json``
 (means, standard deviations and counts) and ``per_clip.csv``. With
 ``save_explanations`` each explanation is also saved (wav + npy + png + json
 per clip, :meth:`Explanation.save`); a rerun then skips the clips already
-saved (a killed run resumes) and reads their rows back.
+saved (a killed run resumes) and reads their rows back. Saved files are named
+after the dataset's ids through :func:`~speechbrain_xai.data.inputs.unique_ids`
+(``../x`` or ``/abs/x`` is saved as ``x`` / ``abs_x``, an empty id as
+``clip``), and the folders after the condition and method labels through
+:func:`~speechbrain_xai.data.inputs.safe_id`, so nothing is written outside
+``explanations_folder``; the tables keep the ids as they are.
 
 :func:`evaluate_explainers` builds the Brain and runs it: what recipes and the
 command line call.
@@ -47,6 +52,7 @@ from speechbrain_xai import metrics as M
 from speechbrain_xai.brains.base import FrozenClassifierBrain
 from speechbrain_xai.components import PerturbationScorer
 from speechbrain_xai.contamination import contaminate
+from speechbrain_xai.data.inputs import safe_id, unique_ids
 from speechbrain_xai.explainers.base import Explainer, get_explainer
 from speechbrain_xai.explanation import Explanation, is_saved
 from speechbrain_xai.files import write_json, write_text
@@ -148,6 +154,12 @@ class ExplainerEvaluationBrain(FrozenClassifierBrain):
             raise ValueError("save_explanations needs explanations_folder.")
         self.save_labels = labels
         self.save_conditions = list(save_conditions) if save_conditions else list(self.conditions)
+        for kind, names in (("method labels", self.explainers), ("conditions", self.conditions)):
+            folders = [safe_id(n) for n in names]
+            if len(set(folders)) != len(folders):
+                raise ValueError(f"The {kind} {list(names)} give the same folder name twice "
+                                 f"({folders}); rename them.")
+        self.file_names: Dict[str, str] = {}
         self.save_plots = save_plots
         self.extra = dict(extra or {})
 
@@ -160,14 +172,34 @@ class ExplainerEvaluationBrain(FrozenClassifierBrain):
     def on_stage_start(self, stage, epoch=None):
         self.rows: List[Dict] = []
 
+    def evaluate(self, test_set, *args, **kwargs):
+        """``Brain.evaluate``, with the saved files' names fixed first from all
+        the dataset's ids (the same on every process and in every rerun)."""
+        dataset = getattr(test_set, "dataset", test_set)  # a DataLoader or a dataset
+        ids = getattr(dataset, "data_ids", None)
+        self.file_names = dict(zip(ids, unique_ids(ids))) if ids is not None else {}
+        return super().evaluate(test_set, *args, **kwargs)
+
+    def file_name(self, clip_id: str) -> str:
+        """The name a clip's saved files start with (see module docstring)."""
+        if clip_id not in self.file_names:  # a dataset without data_ids: named as met
+            taken = set(self.file_names.values())
+            name = base = safe_id(clip_id)
+            k = 0
+            while name in taken:
+                k += 1
+                name = f"{base}_{k}"
+            self.file_names[clip_id] = name
+        return self.file_names[clip_id]
+
     def _folder(self, condition: str, label: str) -> Optional[str]:
         if label in self.save_labels and condition in self.save_conditions:
-            return os.path.join(self.explanations_folder, condition, label.replace(os.sep, "_"))
+            return os.path.join(self.explanations_folder, safe_id(condition), safe_id(label))
         return None
 
     @staticmethod
-    def _saved_row(folder: str, clip_id: str) -> Dict:
-        with open(os.path.join(folder, f"{clip_id}.json")) as f:
+    def _saved_row(folder: str, name: str) -> Dict:
+        with open(os.path.join(folder, f"{name}.json")) as f:
             return json.load(f)["harness_row"]
 
     def evaluate_batch(self, batch, stage):
@@ -181,8 +213,9 @@ class ExplainerEvaluationBrain(FrozenClassifierBrain):
                                              self.adapter.sample_rate, generator)
             for label, explainer in self.explainers.items():
                 folder = self._folder(condition, label)
-                todo = [i for i, clip in enumerate(batch.id) if folder is None or not is_saved(folder, clip)]
-                self.rows += [self._saved_row(folder, batch.id[i]) for i in range(len(batch.id))
+                names = [self.file_name(clip) for clip in batch.id]
+                todo = [i for i, name in enumerate(names) if folder is None or not is_saved(folder, name)]
+                self.rows += [self._saved_row(folder, names[i]) for i in range(len(names))
                               if i not in todo]
                 if not todo:
                     continue
@@ -198,7 +231,7 @@ class ExplainerEvaluationBrain(FrozenClassifierBrain):
                 ids = [batch.id[i] for i in todo]
                 rows = self._rows(condition, label, ids, exp, scores)
                 if folder is not None:
-                    exp.save(folder, ids, plot=self.save_plots,
+                    exp.save(folder, [names[i] for i in todo], plot=self.save_plots,
                              extra=[{"harness_row": row} for row in rows])
                 self.rows += rows
         return torch.zeros(())

@@ -39,7 +39,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_xai.files import torch_save
+from speechbrain_xai.files import torch_load, torch_save
 
 logger = get_logger(__name__)
 
@@ -174,7 +174,7 @@ class SearchResult:
     @classmethod
     def load(cls, folder: str, settings: Sequence[AMSetting]) -> "SearchResult":
         """Gathers saved settings (all must have the same seeds)."""
-        parts = [torch.load(os.path.join(folder, s.name + ".pt")) for s in settings]
+        parts = [torch_load(os.path.join(folder, s.name + ".pt")) for s in settings]
         return cls(list(settings), parts[0]["seeds"],
                    **{k: torch.stack([p[k] for p in parts]) for k in _TENSOR_FIELDS})
 
@@ -334,7 +334,7 @@ class LatentActivationMaximizer:
                  "best_step": torch.zeros(S * K, dtype=torch.long, device=dev)}
         key = self._key(settings, seeds)
         if checkpoint_path and os.path.isfile(checkpoint_path):
-            saved = torch.load(checkpoint_path, map_location=dev)
+            saved = torch_load(checkpoint_path, map_location=dev)
             if saved.get("key") == key:
                 state = {k: v for k, v in saved.items() if k != "key"}
                 logger.info("Resuming the search at step %d from %s", state["step"], checkpoint_path)

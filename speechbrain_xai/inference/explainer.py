@@ -89,8 +89,19 @@ class ExplainerInterface(Pretrained):
     def explain_file(self, path: str, target=None, savedir: Optional[str] = None) -> Explanation:
         """The :class:`Explanation` of one audio file (resampled to the
         classifier's rate and downmixed to mono)."""
-        wav = self.load_audio(path, savedir=savedir)
+        wav = self.read_file(path, savedir)
         return self.explain_batch(wav.unsqueeze(0), target=target)
+
+    def read_file(self, path: str, savedir: Optional[str] = None) -> torch.Tensor:
+        """The waveform ``[N]`` of an audio file at the classifier's rate: a
+        local file through :func:`~speechbrain_xai.data.inputs.read_for_classifier`
+        (a bad file raises a one-line ``InputError``), anything else (a hub
+        path, a URL) through SpeechBrain's ``load_audio``."""
+        from speechbrain_xai.data.inputs import read_for_classifier
+
+        if os.path.exists(path):
+            return read_for_classifier(path, self.adapter).to(self.device)
+        return self.load_audio(path, savedir=savedir)
 
     def forward(self, wavs: torch.Tensor, wav_lens: Optional[torch.Tensor] = None, target=None):
         """Same as :meth:`explain_batch`."""

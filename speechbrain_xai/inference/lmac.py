@@ -65,7 +65,7 @@ class LMACInterpreter(ExplainerInterface):
                        ) -> Tuple[torch.Tensor, torch.Tensor, str]:
         """Mask ``[T, F]``, masked-in audio ``[N]`` and label for one file
         (resampled to the classifier's rate and downmixed to mono)."""
-        wav = self.load_audio(path, savedir=savedir)
+        wav = self.read_file(path, savedir)
         mask, masked_in, labels = self.interpret_batch(wav.unsqueeze(0))
         return mask[0], masked_in[0], labels[0]
 

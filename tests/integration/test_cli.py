@@ -4,21 +4,11 @@ import csv
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import soundfile as sf
 
-from tests.helpers import ROOT
-
-
-def cli(*args, cwd=None):
-    exe = shutil.which("speechbrain-xai", path=os.path.dirname(sys.executable))
-    cmd = [exe] if exe else [sys.executable, "-m", "speechbrain_xai.cli"]
-    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")
-    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, cwd=cwd or ROOT,
-                          env=env, timeout=600)
+from tests.helpers import run_cli as cli
 
 
 def test_help_and_methods():

@@ -23,6 +23,7 @@ from speechbrain_xai.explainers.activation_maximization import (
     UnitSpec,
     setting_grid,
 )
+from speechbrain_xai.files import torch_load
 from speechbrain_xai.lobes.gan import SpectrogramGenerator
 
 
@@ -44,7 +45,7 @@ def build(args):
         unit = UnitSpec(index=1, relative=True)
     gen = SpectrogramGenerator(128, 64, 64, (128, 64, 32, 16))
     if args.generator_file:
-        gen.load_state_dict(torch.load(args.generator_file, map_location="cpu"))
+        gen.load_state_dict(torch_load(args.generator_file, map_location="cpu"))
     return adapter.to(args.device), gen.to(args.device).eval(), unit
 
 
