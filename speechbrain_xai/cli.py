@@ -9,6 +9,12 @@ Examples::
     speechbrain-xai demo                                  # the whole chain, offline
     speechbrain-xai methods                               # the registered explainers
 
+Under ``torchrun`` (e.g. ``torchrun --nproc_per_node 2 -m speechbrain_xai.cli
+explain recordings/``) the inputs are split across the processes, each
+explains its share (on ``cuda:<local rank>`` with ``--device cuda``), and the
+main process writes the report and prints the summary; ``compare`` splits the
+evaluation harness the same way.
+
 Exit codes: 0 when everything was explained, 1 when some inputs failed (each
 named on one line, the others still explained), 2 for a usage error (a bad
 option, a missing path, a classifier that does not load). A user's mistake
@@ -74,7 +80,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              "memory grow with the length")
     parser.add_argument("--batch-size", type=int, default=8, metavar="N",
                         help="clips explained together (default: 8)")
-    parser.add_argument("--device", default="cpu", metavar="DEV", help="cpu or cuda:0 (default: cpu)")
+    parser.add_argument("--device", default="cpu", metavar="DEV",
+                        help="cpu or cuda:0 (default: cpu); under torchrun, cuda means each "
+                             "process's own GPU")
     parser.add_argument("--data-root", default=None, metavar="DIR",
                         help="replaces $data_root in manifest paths (default: the manifest's folder)")
     parser.add_argument("--option", action="append", type=_option, default=[], metavar="KEY=VALUE",
@@ -250,8 +258,17 @@ def _inputs_and_classifier(args):
     return clips, {e.path: str(e) for e in errors}, load_classifier(args.classifier, args.device)
 
 
+def if_main_process() -> bool:
+    """Whether this process writes and prints (always, without torchrun)."""
+    from speechbrain.utils.distributed import if_main_process as main
+
+    return main()
+
+
 def _report_failures(failed: Dict[str, str], total: int) -> int:
-    """Prints one line per failed input and a count; the exit code."""
+    """Prints one line per failed input and a count (main process); the exit code."""
+    if not if_main_process():
+        return EXIT_SOME_FAILED if failed else EXIT_OK
     for message in failed.values():
         print(f"error: {message}", file=sys.stderr)
     if failed:
@@ -261,6 +278,7 @@ def _report_failures(failed: Dict[str, str], total: int) -> int:
 
 
 def run_explain(args, log) -> int:
+    from speechbrain_xai.data.distributed import gather_in_order, shard
     from speechbrain_xai.data.inputs import InputError, audio_frames, safe_id
     from speechbrain_xai.explanation import is_saved
 
@@ -270,9 +288,12 @@ def run_explain(args, log) -> int:
     method = args.method or ("lmac" if interpreter_source(args) else "ga")
     explainer = build_explainer(method, adapter, args, dict(args.option))
     folder = os.path.join(args.out, safe_id(explainer.name))
-    skipped = [c.id for c in clips if is_saved(folder, c.id)]
+    # this process's share under torchrun, in whole batches (split before skipping
+    # what is done, so no clip changes hands between processes)
+    mine = shard(clips, block_size=max(1, args.batch_size))
+    skipped = [c.id for c in mine if is_saved(folder, c.id)]
     done_before = set(skipped)
-    todo = [c for c in clips if c.id not in done_before]
+    todo = [c for c in mine if c.id not in done_before]
     frames = {}
     for clip in todo:
         try:
@@ -283,7 +304,8 @@ def run_explain(args, log) -> int:
     start = time.perf_counter()
     done: List[str] = []
     batches = list(_length_batches(todo, frames, max(1, args.batch_size)))
-    for batch in _progress(batches, args.quiet, f"explaining with {explainer.name}"):
+    for batch in _progress(batches, args.quiet or not if_main_process(),
+                           f"explaining with {explainer.name}"):
         wavs, read = [], []
         for clip in batch:
             try:
@@ -293,12 +315,18 @@ def run_explain(args, log) -> int:
                 failed[clip.id] = str(err)
         for group in _same_length(wavs, read):
             done += _explain_and_save(explainer, *group, target, folder, failed)
-    _write_report(args.out, log)
+    counts = gather_in_order([(done, skipped, failed)])  # every process's share
+    done = [clip for c in counts for clip in c[0]]
+    skipped = [clip for c in counts for clip in c[1]]
+    failed = {clip: message for c in counts for clip, message in c[2].items()}
+    if if_main_process():
+        _write_report(args.out, log)
     seconds = time.perf_counter() - start
-    write_summary(args.out, f"explain:{explainer.name}", {
-        "command": "explain", "method": explainer.name, "folder": os.path.basename(folder),
-        "inputs": total, "explained": done, "already_done": skipped,
-        "failed": list(failed.values()), "seconds": round(seconds, 3)})
+    if if_main_process():
+        write_summary(args.out, f"explain:{explainer.name}", {
+            "command": "explain", "method": explainer.name, "folder": os.path.basename(folder),
+            "inputs": total, "explained": done, "already_done": skipped,
+            "failed": list(failed.values()), "seconds": round(seconds, 3)})
     log(f"Explained {len(done)} clip(s) with {explainer.name} in {seconds:.1f} s"
         + (f", {len(skipped)} already done" if skipped else "")
         + f": {folder}. Report: {os.path.join(args.out, 'report.html')}")
@@ -420,10 +448,11 @@ def run_compare(args, log) -> int:
             oracle_class=args.oracle_class if stems else None, target=target,
             explanations_folder=os.path.join(args.out, "explanations"), save_explanations=True,
             run_opts={"device": args.device, "noprogressbar": args.quiet})
-    _write_report(args.out, log)
-    write_summary(args.out, "compare", {
-        "command": "compare", "methods": methods, "inputs": total,
-        "clips": [c.id for c in good], "failed": list(failed.values())})
+    if if_main_process():
+        _write_report(args.out, log)
+        write_summary(args.out, "compare", {
+            "command": "compare", "methods": methods, "inputs": total,
+            "clips": [c.id for c in good], "failed": list(failed.values())})
     log(table.markdown())
     log(f"Results: {os.path.join(args.out, 'results.md')}. Report: {os.path.join(args.out, 'report.html')}")
     return _report_failures(failed, total)
@@ -432,6 +461,27 @@ def run_compare(args, log) -> int:
 # --------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------
+def start_distributed(args) -> None:
+    """Under ``torchrun``: joins the process group (SpeechBrain's
+    ``ddp_init_group``; gloo on the CPU, NCCL on GPUs) and gives each process
+    its own GPU when ``--device`` is ``cuda``. Does nothing otherwise."""
+    from speechbrain.utils.distributed import (
+        ddp_init_group,
+        get_local_rank,
+        is_distributed_initialized,
+    )
+
+    local_rank = get_local_rank()
+    if local_rank is None or os.environ.get("RANK") is None or is_distributed_initialized():
+        return
+    if getattr(args, "device", "cpu") == "cuda":
+        args.device = f"cuda:{local_rank}"
+    if args.command == "demo":
+        raise UsageError("demo runs in one process; start it without torchrun.")
+    backend = "nccl" if str(getattr(args, "device", "cpu")).startswith("cuda") else "gloo"
+    ddp_init_group({"distributed_backend": backend})
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -441,8 +491,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     quiet = getattr(args, "quiet", False)
     logging.getLogger("speechbrain").setLevel(logging.ERROR if quiet else logging.WARNING)
     logging.getLogger("speechbrain_xai").setLevel(logging.ERROR if quiet else logging.WARNING)
-    log = (lambda *a: None) if quiet else (lambda msg: print(msg))
     try:
+        start_distributed(args)
+        log = (lambda *a: None) if quiet or not if_main_process() else (lambda msg: print(msg))
         if args.command == "methods":
             from speechbrain_xai.explainers import available_explainers
 
@@ -459,7 +510,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UsageError as err:
         if getattr(args, "debug", False):
             raise
-        print(f"error: {err}", file=sys.stderr)
+        if if_main_process():  # the same mistake on every process: said once
+            print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted: finished outputs are kept; rerun to continue.", file=sys.stderr)

@@ -15,10 +15,12 @@ def listed_recipes():
         return list(csv.DictReader(f))
 
 
-def run_recipe(row, data_folder, output_folder, extra=()):
-    """Runs one listed recipe in --debug mode as a user would (a subprocess)."""
+def run_recipe(row, data_folder, output_folder, extra=(), launcher=()):
+    """Runs one listed recipe in --debug mode as a user would (a subprocess);
+    ``launcher``: arguments of ``python -m <launcher...>`` before the script
+    (e.g. ``torch.distributed.run --nproc_per_node=2``)."""
     cmd = [
-        sys.executable, os.path.join(ROOT, row["Script"]), os.path.join(ROOT, row["Hparams"]),
+        sys.executable, *(["-m", *launcher] if launcher else []), os.path.join(ROOT, row["Script"]), os.path.join(ROOT, row["Hparams"]),
         "--debug", "--data_folder", str(data_folder), "--output_folder", str(output_folder),
         *shlex.split(row["Debug_args"]), *extra,
     ]

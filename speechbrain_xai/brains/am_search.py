@@ -5,7 +5,10 @@
 through ``Brain.evaluate()``: one batch = the settings searched together,
 gradients re-enabled inside ``evaluate_batch``, each finished setting and the
 running batch's state saved, so an interrupted search resumes
-(:func:`run_search`). :func:`report_search` ranks the settings
+(:func:`run_search`). Under ``torchrun`` the seeds are split across the
+processes (each runs every setting of a batch with its share of the seeds,
+so the grid's tracks stay whole and the work is even) and the main process
+concatenates the shares and saves the settings. :func:`report_search` ranks the settings
 (:func:`~speechbrain_xai.explainers.am_selection.rank_settings`), writes
 ``ranking.md`` / ``ranking.json`` and renders the selected and the most
 extreme setting of each direction (:func:`render_setting`: a PNG grid and
@@ -35,9 +38,11 @@ from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 import soundfile as sf
 import speechbrain as sb
 import torch
+from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_xai.brains.base import FrozenClassifierBrain
+from speechbrain_xai.data.distributed import gather_in_order, shard
 from speechbrain_xai.data.excerpts import dataset_excerpts, feature_hop_seconds
 from speechbrain_xai.explainers.activation_maximization import (
     AMSetting,
@@ -69,6 +74,14 @@ class AMSearchBrain(FrozenClassifierBrain):
     Finished settings are saved to ``results_folder`` and skipped on a rerun;
     the state of an unfinished batch is checkpointed every
     ``checkpoint_every`` steps and resumed.
+
+    Under ``torchrun`` every process runs every batch of settings with its
+    contiguous share of the seeds (:func:`~speechbrain_xai.data.distributed.shard`;
+    rows of the search are independent), the shares are gathered on the main
+    process, which saves the settings with all seeds in order, and the
+    processes wait for it before the next batch. A resumed batch state
+    belongs to one process's seeds: rerun with the same number of processes
+    to resume it.
 
     Arguments
     ---------
@@ -105,14 +118,26 @@ class AMSearchBrain(FrozenClassifierBrain):
         todo = [self.settings[name] for name in batch.id if not self.is_done(name)]
         if not todo:
             return torch.tensor(0.0)
-        tag = hashlib.sha1(" ".join(s.name for s in todo).encode()).hexdigest()[:12]
-        state = os.path.join(self.results_folder, f"search_state_{tag}.pt")
-        with torch.enable_grad():
-            result = self.maximizer.search(todo, self.seeds, checkpoint_path=state,
-                                           checkpoint_every=self.checkpoint_every)
-        for s in range(len(todo)):
-            result.save_setting(s, self.results_folder)
-        return torch.tensor(float(result.objective.mean()))
+        seeds = shard(self.seeds)  # all of them without torchrun
+        parts = []
+        if seeds:
+            text = " ".join(s.name for s in todo)
+            if len(seeds) < len(self.seeds):  # this process's share: its own state file
+                text += " seeds " + " ".join(map(str, seeds))
+            tag = hashlib.sha1(text.encode()).hexdigest()[:12]
+            state = os.path.join(self.results_folder, f"search_state_{tag}.pt")
+            with torch.enable_grad():
+                parts = [self.maximizer.search(todo, seeds, checkpoint_path=state,
+                                               checkpoint_every=self.checkpoint_every)]
+        parts = gather_in_order(parts, dst=0)
+        if sb.utils.distributed.if_main_process():
+            result = parts[0] if len(parts) == 1 else SearchResult.concat_seeds(parts)
+            for s in range(len(todo)):
+                result.save_setting(s, self.results_folder)
+        sb.utils.distributed.ddp_barrier()  # the settings are saved before anyone goes on
+        if not parts:
+            return torch.tensor(0.0)
+        return torch.tensor(float(torch.cat([p.objective.flatten() for p in parts]).mean()))
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         done = sum(self.is_done(n) for n in self.settings)
@@ -322,8 +347,9 @@ def prepare_search(hparams: Mapping, run_opts: Mapping, reference_dataset) -> Pr
 def search_and_report(search: PreparedSearch, hparams: Mapping, run_opts: Mapping,
                       score_fn: Union[None, ScoreFn, Mapping[str, ScoreFn]] = None) -> dict:
     """Runs every search of ``search.runs`` as batched jobs (:func:`run_search`)
-    and reports it (:func:`report_search`: ranking tables, renders of the
-    selected and most extreme settings, ``score_fn`` checks).
+    and reports it on the main process (:func:`report_search`: ranking
+    tables, renders of the selected and most extreme settings, ``score_fn``
+    checks).
 
     Returns
     -------
@@ -336,10 +362,11 @@ def search_and_report(search: PreparedSearch, hparams: Mapping, run_opts: Mappin
         result, seconds = run_search(maximizer, search.settings, seeds, folder,
                                      hparams["settings_per_batch"], hparams["checkpoint_every"],
                                      run_opts)
-        report = report_search(result, ref.feats, ref.acts, folder, search.adapter,
-                               hparams["n_reference"], hparams["selection_layer"], score_fn=score_fn,
-                               num_audio=hparams["num_rendered_audio"],
-                               griffin_lim_iters=hparams["griffin_lim_iters"])
+        report = run_on_main(report_search, args=[
+            result, ref.feats, ref.acts, folder, search.adapter, hparams["n_reference"],
+            hparams["selection_layer"]], kwargs=dict(
+            score_fn=score_fn, num_audio=hparams["num_rendered_audio"],
+            griffin_lim_iters=hparams["griffin_lim_iters"]))
         summary[name] = {"seconds": round(seconds, 1), "seeds": len(seeds), **report}
     return summary
 
@@ -349,9 +376,10 @@ def run_searches(search: PreparedSearch, hparams: Mapping, run_opts: Mapping,
                  score_fn: Union[None, ScoreFn, Mapping[str, ScoreFn]] = None) -> dict:
     """Step 2 of a search recipe: :func:`search_and_report`, its result added
     to ``search.summary`` as ``runs``, written to
-    ``<output_folder>/summary.json``. Returns the summary."""
+    ``<output_folder>/summary.json`` (by the main process). Returns the summary."""
     require_hparams(hparams, run_searches, "run_searches")
     search.summary["runs"] = search_and_report(search, hparams, run_opts, score_fn)
-    write_json(os.path.join(hparams["output_folder"], "summary.json"), search.summary, indent=1)
-    logger.info("Summary: %s", json.dumps(search.summary, indent=1))
+    if sb.utils.distributed.if_main_process():
+        write_json(os.path.join(hparams["output_folder"], "summary.json"), search.summary, indent=1)
+        logger.info("Summary: %s", json.dumps(search.summary, indent=1))
     return search.summary

@@ -3,7 +3,8 @@
 :class:`ClassifierBrain` trains SpeechBrain's encoder-classifier layout
 (``compute_features -> mean_var_norm -> embedding_model -> classifier``) with
 cross-entropy, keeps the checkpoints with the lowest validation error, writes
-per-clip test probabilities, and :func:`export_classifier` writes the best
+per-clip test probabilities (under ``torchrun`` each process tests its share
+of the test set and the main process writes them all), and :func:`export_classifier` writes the best
 checkpoint as a SpeechBrain pretrained folder (``hyperparams.yaml`` +
 checkpoints) that ``ClassifierAdapter.from_hparams`` and SpeechBrain's
 ``EncoderClassifier.from_hparams`` load. :func:`run_classification` is the
@@ -18,8 +19,10 @@ from typing import Dict, Mapping
 
 import speechbrain as sb
 import torch.nn.functional as F
+from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_xai.brains.base import DistributedBrain
 from speechbrain_xai.data.datasets import audio_dataset
 from speechbrain_xai.export import export_pretrained
 from speechbrain_xai.files import write_json, write_text
@@ -31,8 +34,16 @@ logger = get_logger(__name__)
 
 @reads_hparams("lr_annealing", "error_stats", "train_logger", "ckpt_to_keep", "epoch_counter",
                "label_encoder", "output_folder")
-class ClassifierBrain(sb.Brain):
-    """Log-mel -> embedding model -> linear head, trained with cross-entropy."""
+class ClassifierBrain(DistributedBrain):
+    """Log-mel -> embedding model -> linear head, trained with cross-entropy.
+
+    Under ``torchrun`` training is SpeechBrain's DDP; the test set is split
+    across the processes (``shard_test``) and their predictions, errors and
+    losses merged (:meth:`merge_test_shares`) before the accuracy is computed
+    and ``test_predictions.csv`` written.
+    """
+
+    shard_test = True
 
     def compute_forward(self, batch, stage):
         batch = batch.to(self.device)
@@ -65,6 +76,8 @@ class ClassifierBrain(sb.Brain):
         if stage == sb.Stage.TRAIN:
             self.train_stats = stats
             return
+        if stage == sb.Stage.TEST:
+            stats["loss"] = self.merge_test_shares(stage_loss)
         stats["error"] = self.error_metrics.summarize("average")
         stats["accuracy"] = 1.0 - stats["error"]
         if stage == sb.Stage.VALID:
@@ -82,6 +95,21 @@ class ClassifierBrain(sb.Brain):
             )
             self.test_accuracy = stats["accuracy"]
             self.write_test_predictions()
+
+    def merge_test_shares(self, stage_loss: float) -> float:
+        """Every process's test ids, errors and probabilities in this
+        process's ``error_metrics`` and ``test_probs`` (nothing changes when
+        the test set was not split); returns the test loss over all batches."""
+        metrics = self.error_metrics
+        parts = self.gather_test([(list(metrics.ids), [s.cpu() for s in metrics.scores],
+                                   self.test_probs, float(stage_loss), self.step)])
+        if len(parts) == 1:
+            return stage_loss
+        metrics.ids = [clip for part in parts for clip in part[0]]
+        metrics.scores = [score for part in parts for score in part[1]]
+        self.test_probs = {clip: probs for part in parts for clip, probs in part[2].items()}
+        batches = sum(part[4] for part in parts)
+        return sum(part[3] * part[4] for part in parts) / max(batches, 1)
 
     def write_test_predictions(self):
         """Class probabilities per test clip, as the trained model gives them
@@ -170,8 +198,10 @@ def run_classification(hparams: Mapping, hparams_file: str, run_opts: Mapping,
         brain.test_accuracies[name] = brain.test_accuracy
         logger.info("Accuracy on %s: %.2f%%", name, 100 * brain.test_accuracy)
     brain.test_accuracy = brain.test_accuracies["test"]
-    if sb.utils.distributed.if_main_process():
-        write_json(os.path.join(hparams["output_folder"], "test_accuracy.json"), brain.test_accuracies)
-        folder = export_classifier(hparams, hparams_file)
-        logger.info("Load it with ClassifierAdapter.from_hparams(%r)", folder)
+    run_on_main(write_json, args=[os.path.join(hparams["output_folder"], "test_accuracy.json"),
+                                  brain.test_accuracies])
+    # run_on_main, not `if if_main_process()`: SpeechBrain's save hooks inside
+    # the export synchronise with the other processes unless run under it
+    folder = run_on_main(export_classifier, args=[hparams, hparams_file])
+    logger.info("Load it with ClassifierAdapter.from_hparams(%r)", folder)
     return brain

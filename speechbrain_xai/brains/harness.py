@@ -20,6 +20,13 @@ explanation the same way:
   is ``oracle_class`` and whose source is not silent;
 * seconds per clip (the ``explain`` call, batched).
 
+Under ``torchrun`` the clips are split across the processes in whole batches
+(:class:`~speechbrain_xai.data.distributed.EvaluationSampler`: each clip on
+exactly one process, each batch as in a single-process run, the interference
+seeded by the batch's index in the whole set), each process explains and saves
+its share, and the per-clip rows are merged in the data set's order: the main
+process writes the same table as a single process would.
+
 It writes ``results.md`` (one row per condition and method), ``results.json``
 (means, standard deviations and counts) and ``per_clip.csv``. With
 ``save_explanations`` each explanation is also saved (wav + npy + png + json
@@ -89,6 +96,9 @@ def build_explainers(adapter, spec: Mapping[str, Union[Explainer, Mapping, None]
 class ExplainerEvaluationBrain(FrozenClassifierBrain):
     """Scores explainers on a dataset inside ``evaluate()`` (see module docstring).
 
+    Under ``torchrun`` each process explains its share of the data set and
+    the rows are merged (``shard_test``); only the main process writes files.
+
     Arguments
     ---------
     adapter : ClassifierAdapter
@@ -106,8 +116,9 @@ class ExplainerEvaluationBrain(FrozenClassifierBrain):
     curve_steps : int
         Steps of the deletion / insertion curves (0 skips them).
     seed : int
-        Seed of the conditions' interference (per batch, so it does not
-        depend on what ran before).
+        Seed of the conditions' interference (per batch, from the batch's
+        index in the whole test set, so it depends neither on what ran
+        before nor on the number of processes).
     explanations_folder : str, optional
         Where explanations are saved (``<folder>/<condition>/<label>/``).
     save_explanations : bool or list of str
@@ -123,6 +134,8 @@ class ExplainerEvaluationBrain(FrozenClassifierBrain):
     **kwargs
         ``run_opts`` and the rest, as for ``sb.Brain``.
     """
+
+    shard_test = True
 
     def __init__(self, adapter, explainers, results_folder: str,
                  conditions: Optional[Mapping[str, Mapping]] = None,
@@ -208,7 +221,7 @@ class ExplainerEvaluationBrain(FrozenClassifierBrain):
         source = getattr(batch, "source_sig", None)
         background = getattr(batch, "background_sig", None)
         for c, (condition, spec) in enumerate(self.conditions.items()):
-            generator = torch.Generator().manual_seed(self.seed + 1000 * self.step + c)
+            generator = torch.Generator().manual_seed(self.seed + 1000 * self.test_batch_index + c)
             wavs, interference = contaminate(clean, spec.get("kind", "none"), spec.get("snr_db", 0.0),
                                              self.adapter.sample_rate, generator)
             for label, explainer in self.explainers.items():
@@ -255,11 +268,7 @@ class ExplainerEvaluationBrain(FrozenClassifierBrain):
 
     # ------------------------------------------------------------ the table
     def on_stage_end(self, stage, stage_loss, epoch=None):
-        rows = self.rows
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            gathered = [None] * torch.distributed.get_world_size()
-            torch.distributed.all_gather_object(gathered, rows)
-            rows = [r for part in gathered for r in part]
+        rows = self.gather_test(self.rows)  # every process's share, in the data set's order
         self.table = ResultsTable(rows)
         if sb.utils.distributed.if_main_process():
             self.table.write(self.results_folder, self.extra)

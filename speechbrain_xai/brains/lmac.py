@@ -21,6 +21,7 @@ from typing import Dict
 
 import speechbrain as sb
 import torch
+from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_xai.brains.base import FrozenClassifierBrain
@@ -211,11 +212,11 @@ def run_lmac(hparams: Dict, run_opts: Dict, datasets: Dict) -> LMACBrain:
             extra={**extra, "test_set": split}, run_opts=run_opts,
             loader_kwargs=hparams["valid_dataloader_opts"],
         )
-    if sb.utils.distributed.if_main_process():
-        folder = export_interpreter(
-            hparams["interpreter_folder"], hparams["classifier_source"], brain.explainer().decoder,
-            hparams["layers"], hparams["mask_mode"],
-            savedir=os.path.join(hparams["save_folder"], "classifier_export"),
-        )
-        logger.info("Load it with LMACInterpreter.from_hparams(%r)", folder)
+    # run_on_main, not `if if_main_process()`: SpeechBrain's save hooks inside
+    # the export synchronise with the other processes unless run under it
+    folder = run_on_main(export_interpreter, args=[
+        hparams["interpreter_folder"], hparams["classifier_source"], brain.explainer().decoder,
+        hparams["layers"], hparams["mask_mode"]],
+        kwargs={"savedir": os.path.join(hparams["save_folder"], "classifier_export")})
+    logger.info("Load it with LMACInterpreter.from_hparams(%r)", folder)
     return brain

@@ -172,6 +172,27 @@ class SearchResult:
         return path
 
     @classmethod
+    def concat_seeds(cls, parts: Sequence["SearchResult"]) -> "SearchResult":
+        """One result from searches of the same settings with different seeds
+        (e.g. one per process), seeds in the order of ``parts``.
+
+        Example
+        -------
+        >>> grid = setting_grid([2], [0.1], [0.0])
+        >>> part = lambda seeds: SearchResult(grid, seeds, *[torch.zeros(1, len(seeds))] * 5)
+        >>> both = SearchResult.concat_seeds([part([0, 1]), part([2])])
+        >>> both.seeds, tuple(both.activation.shape)
+        ([0, 1, 2], (1, 3))
+        """
+        if not parts:
+            raise ValueError("No search results to concatenate.")
+        names = [s.name for s in parts[0].settings]
+        if any([s.name for s in p.settings] != names for p in parts):
+            raise ValueError("Only results of the same settings can be concatenated.")
+        return cls(list(parts[0].settings), [seed for p in parts for seed in p.seeds],
+                   **{k: torch.cat([getattr(p, k) for p in parts], dim=1) for k in _TENSOR_FIELDS})
+
+    @classmethod
     def load(cls, folder: str, settings: Sequence[AMSetting]) -> "SearchResult":
         """Gathers saved settings (all must have the same seeds)."""
         parts = [torch_load(os.path.join(folder, s.name + ".pt")) for s in settings]
