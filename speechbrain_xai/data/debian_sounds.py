@@ -43,8 +43,8 @@ Packages (:data:`PACKAGES`; ``apt-get install -y`` them): the five
 ``asterisk-prompt-it-menardi-wav`` (24 MB), ``asterisk-prompt-es-co`` (1.2 MB),
 ``asterisk-prompt-fr-armelle`` (1.7 MB), ``alsa-utils`` (2.5 MB),
 ``sound-theme-freedesktop`` (0.5 MB), ``yaru-theme-sound`` (0.8 MB),
-``deepin-sound-theme`` (4.8 MB) and ``fillets-ng-data`` (80 MB): about 250 MB
-installed, 220 MB to download. ``sound-theme-freedesktop`` and
+``deepin-sound-theme`` (4.8 MB) and ``fillets-ng-data`` (80 MB): about 240 MB
+installed, 195 MB to download. ``sound-theme-freedesktop`` and
 ``asterisk-prompt-es-co`` alone (1.7 MB) give one voice and nine sound kinds.
 
 Example

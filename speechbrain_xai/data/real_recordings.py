@@ -53,7 +53,7 @@ README paragraph
     or over noise. ``recipes/VoiceScenes/real_recordings.py`` measures a
     detector on it, per class, kind and condition. Packages:
     ``apt-get install -y`` the ones listed in
-    ``speechbrain_xai.data.debian_sounds.PACKAGES`` (about 220 MB to
+    ``speechbrain_xai.data.debian_sounds.PACKAGES`` (about 195 MB to
     download); whichever are installed are used.
 
 Example
