@@ -45,7 +45,7 @@ Packages (:data:`PACKAGES`; ``apt-get install -y`` them): the five
 ``sound-theme-freedesktop`` (0.5 MB), ``yaru-theme-sound`` (0.8 MB),
 ``deepin-sound-theme`` (4.8 MB) and ``fillets-ng-data`` (80 MB): about 240 MB
 installed, 195 MB to download. ``sound-theme-freedesktop`` and
-``asterisk-prompt-es-co`` alone (1.7 MB) give one voice and nine sound kinds.
+``asterisk-prompt-es-co`` alone (1.7 MB) give one voice and seven sound kinds.
 
 Example
 -------
