@@ -52,7 +52,7 @@ import io
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Dict, Mapping, Optional
+from typing import Callable, Dict, Mapping, Optional, Sequence
 
 import soundfile as sf
 from speechbrain.utils.logger import get_logger
@@ -238,6 +238,8 @@ def prepare_clip_set(
     skip_if_exists: bool = True,
     num_workers: int = 1,
     details: str = "",
+    splits: Sequence[str] = SPLITS,
+    columns: Sequence[str] = CSV_COLUMNS,
 ) -> Dict[str, str]:
     """Writes (or reuses) a generated data set's audio and manifests.
 
@@ -249,7 +251,7 @@ def prepare_clip_set(
         Where the manifests and the settings file go (default: data_folder).
     settings : dict
         Everything the audio depends on (JSON-serialisable), at least
-        ``num_train``, ``num_valid``, ``num_test``, ``duration``,
+        ``num_<split>`` for each of ``splits``, ``duration``,
         ``sample_rate`` and ``seed``; a finished generation with equal
         settings is reused.
     write_clip : callable
@@ -268,18 +270,24 @@ def prepare_clip_set(
         Processes used for generation (the output does not depend on it).
     details : str
         More to log about what is generated when generation starts.
+    splits : sequence of str
+        The splits written (default train, valid and test; a held-out
+        evaluation set writes ``("test",)`` only).
+    columns : sequence of str
+        The manifest columns: :data:`CSV_COLUMNS`, then any further columns
+        the data set's rows carry (e.g. where each clip comes from).
 
     Returns
     -------
     dict
-        ``{"train": csv_path, "valid": csv_path, "test": csv_path}``.
+        ``{split: csv_path}`` for each of ``splits``.
     """
-    sizes = {split: settings[f"num_{split}"] for split in SPLITS}
+    sizes = {split: settings[f"num_{split}"] for split in splits}
     data_folder = os.path.abspath(os.fspath(data_folder))
     save_folder = data_folder if save_folder is None else os.path.abspath(os.fspath(save_folder))
     os.makedirs(data_folder, exist_ok=True)
     os.makedirs(save_folder, exist_ok=True)
-    csvs = {split: os.path.join(save_folder, f"{split}.csv") for split in SPLITS}
+    csvs = {split: os.path.join(save_folder, f"{split}.csv") for split in splits}
     # The settings go next to the manifests and next to the audio: the second
     # copy tells whether another call (e.g. another recipe's save_folder) has
     # since rewritten the shared audio with other settings.
@@ -289,7 +297,7 @@ def prepare_clip_set(
     settings_text = json.dumps(settings, indent=2, sort_keys=True) + "\n"
     # a copy of the manifests also lives next to the audio, so that another
     # recipe's save_folder reuses the audio instead of generating it again
-    audio_csvs = {split: os.path.join(data_folder, f"{split}.csv") for split in SPLITS}
+    audio_csvs = {split: os.path.join(data_folder, f"{split}.csv") for split in splits}
     if skip_if_exists:
         complete = all(os.path.isfile(p) for p in csvs.values())
         if complete and all(read_settings(p) == settings for p in settings_paths):
@@ -298,7 +306,7 @@ def prepare_clip_set(
         if save_folder != data_folder and _audio_complete(
             data_folder, audio_csvs, settings, settings_file
         ):
-            for split in SPLITS:
+            for split in splits:
                 with open(audio_csvs[split], encoding="utf-8") as f:
                     write_text(csvs[split], f.read())
             write_text(os.path.join(save_folder, settings_file), settings_text)
@@ -308,7 +316,7 @@ def prepare_clip_set(
         if any(os.path.exists(p) for p in [*settings_paths, *csvs.values()]):
             logger.info("%s settings changed or files incomplete: regenerating.", name)
 
-    empty = [split for split in SPLITS if sizes[split] == 0]
+    empty = [split for split in splits if sizes[split] == 0]
     if empty:
         logger.warning(
             "%s split(s) %s have 0 clips: their manifests hold only a header, "
@@ -320,17 +328,17 @@ def prepare_clip_set(
         if os.path.exists(path):
             os.remove(path)
 
-    logger.info("Generating %s in %s: %d/%d/%d clips of %.2f s at %d Hz, seed %d%s.", name,
-                data_folder, *sizes.values(), settings["duration"], settings["sample_rate"],
-                settings["seed"], details)
+    logger.info("Generating %s in %s: %s clips of %.2f s at %d Hz, seed %d%s.", name,
+                data_folder, "/".join(str(n) for n in sizes.values()), settings["duration"],
+                settings["sample_rate"], settings["seed"], details)
     all_rows = {
         split: _generate_split(data_folder, split, sizes[split], settings, write_clip,
                                int(num_workers))
-        for split in SPLITS
+        for split in splits
     }
-    for split in SPLITS:
+    for split in splits:
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()
         writer.writerows(all_rows[split])
         write_text(csvs[split], buf.getvalue())
