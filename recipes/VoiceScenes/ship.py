@@ -72,7 +72,19 @@ def copy_folder(src, dest, name, card):
     return final
 
 
-def classifier_card(run, accuracy, hparams):
+def real_rows(real):
+    """Rows of the accuracy table for the real recordings (results.json of
+    real_recordings.py), or nothing."""
+    if not real:
+        return ""
+    by = real["by"]["label"]
+    return (f"| real recordings (Debian packages: real speakers' prompts and game lines, real "
+            f"everyday sounds; never in training; `recipes/VoiceScenes/real_recordings.py`) | "
+            f"{real['overall']['n']} | {pct(real['overall']['accuracy'])} (voice "
+            f"{pct(by['voice']['accuracy'])}, no voice {pct(by['no_voice']['accuracy'])}) |\n")
+
+
+def classifier_card(run, accuracy, hparams, real=None):
     vm, vs = hparams["vocalmix"], hparams["voice_scenes"]
     return f"""# voice-detector (speechbrain_xai)
 
@@ -98,7 +110,7 @@ id once uploaded), or SpeechBrain's `EncoderClassifier.from_hparams(<this folder
 | VocalMix test | {vm['num_test']} | {pct(accuracy['test_vocalmix'])} |
 | voice scenes, held-out realistic split (voices, sentences and six sound kinds never seen in training) | {vs['num_test']} | {pct(accuracy['test_voice_scenes'])} |
 | both | {vm['num_test'] + vs['num_test']} | {pct(accuracy['test'])} |
-
+{real_rows(real)}
 ## Recipe
 ```
 python recipes/VoiceScenes/classification/train.py \\
@@ -174,6 +186,8 @@ def main():
     parser.add_argument("--classifier", required=True, help="output folder of the classification recipe")
     parser.add_argument("--lmac", required=True, help="output folder of train_lmac.py")
     parser.add_argument("--gan", required=True, help="output folder of train_gan.py")
+    parser.add_argument("--real_recordings", default=None,
+                        help="output folder of real_recordings.py run on the classifier (optional)")
     parser.add_argument("--dest", default=HERE, help="where the folders go (default: the package's "
                                                      "speechbrain_xai/pretrained)")
     args = parser.parse_args()
@@ -181,8 +195,9 @@ def main():
     with open(os.path.join(args.classifier, "hyperparams.yaml")) as f:
         hparams = load_hyperpyyaml(f, {"data_folder": "unused"})
     accuracy = read_json(os.path.join(args.classifier, "test_accuracy.json"))
+    real = read_json(os.path.join(args.real_recordings, "results.json")) if args.real_recordings else None
     print(copy_folder(os.path.join(args.classifier, "pretrained"), args.dest, "voice-detector",
-                      classifier_card(args.classifier, accuracy, hparams)))
+                      classifier_card(args.classifier, accuracy, hparams, real)))
     # one results.json per test set (test_splits of lmac.yaml), or one for a single test set
     sets = sorted(d for d in os.listdir(args.lmac)
                   if os.path.isfile(os.path.join(args.lmac, d, "results.json")))
