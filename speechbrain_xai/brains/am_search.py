@@ -102,16 +102,20 @@ class AMSearchBrain(FrozenClassifierBrain):
         return os.path.isfile(os.path.join(self.results_folder, name + ".pt"))
 
     def evaluate_batch(self, batch, stage):
-        todo = [self.settings[name] for name in batch.id if not self.is_done(name)]
-        if not todo:
+        if all(self.is_done(name) for name in batch.id):
             return torch.tensor(0.0)
-        tag = hashlib.sha1(" ".join(s.name for s in todo).encode()).hexdigest()[:12]
+        # The whole batch runs again even when a kill between its saves left part
+        # of it saved: the same rows as in an uninterrupted run (float32 kernels
+        # round differently for another batch, and the search amplifies that).
+        settings = [self.settings[name] for name in batch.id]
+        tag = hashlib.sha1(" ".join(s.name for s in settings).encode()).hexdigest()[:12]
         state = os.path.join(self.results_folder, f"search_state_{tag}.pt")
         with torch.enable_grad():
-            result = self.maximizer.search(todo, self.seeds, checkpoint_path=state,
+            result = self.maximizer.search(settings, self.seeds, checkpoint_path=state,
                                            checkpoint_every=self.checkpoint_every)
-        for s in range(len(todo)):
-            result.save_setting(s, self.results_folder)
+        for s, setting in enumerate(settings):
+            if not self.is_done(setting.name):
+                result.save_setting(s, self.results_folder)
         return torch.tensor(float(result.objective.mean()))
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
