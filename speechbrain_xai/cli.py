@@ -208,12 +208,14 @@ def run_explain(args, log) -> int:
 
     from speechbrain_xai.data.inputs import InputError, audio_frames, read_clip
     from speechbrain_xai.explanation import is_saved
+    from speechbrain_xai.files import remove_stale
 
     clips, failed, adapter = _inputs_and_classifier(args)
     total = len(clips) + len(failed)
     method = args.method or ("lmac" if interpreter_source(args) else "ga")
     explainer = build_explainer(method, adapter, args, dict(args.option))
     folder = os.path.join(args.out, explainer.name.replace(":", "_"))
+    remove_stale(folder)  # what the saves of a killed run left half-way
     todo = [c for c in clips if not is_saved(folder, c.id)]
     skipped = len(clips) - len(todo)
     frames = {}
