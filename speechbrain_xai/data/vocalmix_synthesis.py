@@ -66,7 +66,7 @@ from scipy import signal
 
 # Bump when the synthesis changes, so that ``prepare_vocalmix`` (with
 # ``skip_if_exists``) regenerates data sets written by an older generator.
-GENERATOR_VERSION = 3  # 3: stems on a 2**-24 grid (the same samples on every machine)
+GENERATOR_VERSION = 3  # 3: stems on a 2**-24 grid (see _GRID)
 
 # Voice-to-background SNR over the voice interval. Below 0 dB the voice is
 # buried under a louder accompaniment (measured: the small CNN found 66% of such
@@ -90,8 +90,8 @@ _PEAK = 0.9499
 # become float32. Machines differ in the last bit of some float64 results
 # (numpy picks SIMD versions of functions such as tanh by CPU); float32
 # rounding alone would pass such a difference on for samples near zero (their
-# float32 step is tiny), a fixed grid only for a sample within about 1e-16 of
-# a grid midpoint. Values on the grid below 1 are exact in float32.
+# float32 step is tiny), a fixed grid only for a sample that lies within
+# about 1e-16 of a grid midpoint. Values on the grid below 1 are exact in float32.
 _GRID = 2.0 ** -24
 
 # Formant frequencies (Hz) and bandwidths of five sung vowels (rough averages
@@ -579,8 +579,9 @@ def scale_to_snr(segment, background, start, snr_db):
 
 def mix_at_level(voice, background, level_db):
     """Scales both stems by one gain so the mixture has RMS ``level_db`` dBFS
-    (lowered where the peak would pass 0.95), on a grid of 2**-24 (the same
-    samples on every machine, see ``_GRID``).
+    (lowered where the peak would pass 0.95), rounded to a grid of 2**-24 (so
+    that last-bit differences between machines do not reach the samples, see
+    ``_GRID``).
 
     Arguments
     ---------

@@ -10,8 +10,11 @@ import csv
 import json
 import os
 
+import numpy as np
+
 from speechbrain_xai.data.clip_sets import CSV_COLUMNS, check_content, content_hash, read_content_hash
 from speechbrain_xai.data.vocalmix import SETTINGS_FILE, prepare_vocalmix
+from speechbrain_xai.data.vocalmix_synthesis import mix_at_level
 
 #: Eight short clips of both labels.
 SMALL = dict(num_train=4, num_valid=2, num_test=2, duration=0.5, seed=1234)
@@ -54,3 +57,14 @@ def test_a_data_set_without_hashes_is_generated_again(tmp_path):
     csvs = prepare_vocalmix(tmp_path, **SMALL)
     with open(tmp_path / "vocalmix_hash.json") as f:
         assert json.load(f)["sha256"] == content_hash(csvs) == SMALL_SHA256
+
+
+def test_rounding_differences_of_another_machine_do_not_reach_the_samples():
+    rng = np.random.default_rng(0)
+    fade = np.linspace(0.0, 1.0, 8000) ** 6  # many samples near zero, whose float32 step is tiny
+    voice, background = rng.standard_normal(8000) * fade, 0.1 * rng.standard_normal(8000) * fade
+    # float64 results off by ~1e-17, as another CPU's maths functions give after some arithmetic
+    nudged = voice + 1e-17 * rng.standard_normal(8000)
+    ours, theirs = mix_at_level(voice, background, -20.0), mix_at_level(nudged, background, -20.0)
+    assert all(np.array_equal(a, b) for a, b in zip(ours, theirs))
+    assert np.array_equal(ours[2], ours[0] + ours[1])  # mixture == voice + background, exactly
