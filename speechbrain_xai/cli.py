@@ -281,6 +281,7 @@ def run_explain(args, log) -> int:
     from speechbrain_xai.data.distributed import gather_in_order, shard
     from speechbrain_xai.data.inputs import InputError, audio_frames, safe_id
     from speechbrain_xai.explanation import is_saved
+    from speechbrain_xai.files import remove_stale
 
     clips, failed, adapter = _inputs_and_classifier(args)
     total = len(clips) + len(failed)
@@ -290,6 +291,9 @@ def run_explain(args, log) -> int:
     folder = os.path.join(args.out, safe_id(explainer.name))
     # this process's share under torchrun, in whole batches (split before skipping
     # what is done, so no clip changes hands between processes)
+    if if_main_process():
+        remove_stale(folder)  # what the saves of a killed run left half-way
+    gather_in_order([None])  # (a barrier under torchrun) before any process saves
     mine = shard(clips, block_size=max(1, args.batch_size))
     skipped = [c.id for c in mine if is_saved(folder, c.id)]
     done_before = set(skipped)

@@ -37,7 +37,7 @@ def log_spectrogram(spec: torch.Tensor) -> torch.Tensor:
 
 
 def plot_explanation(explanation, path: str) -> None:
-    """Saves a three-panel PNG for the first example of ``explanation``."""
+    """Saves a three-panel PNG for the first example of ``explanation`` (atomically)."""
     plt = _pyplot()
     cfg = explanation.stft_config
     spec = stft(explanation.input_wav[:1], cfg)[0]
@@ -61,7 +61,8 @@ def plot_explanation(explanation, path: str) -> None:
     axes[0].set_ylabel("kHz")
     fig.suptitle(f"target: {name}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, dpi=80, format="png")
     plt.close(fig)
 
 

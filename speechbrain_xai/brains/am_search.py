@@ -115,9 +115,12 @@ class AMSearchBrain(FrozenClassifierBrain):
         return os.path.isfile(os.path.join(self.results_folder, name + ".pt"))
 
     def evaluate_batch(self, batch, stage):
-        todo = [self.settings[name] for name in batch.id if not self.is_done(name)]
-        if not todo:
+        if all(self.is_done(name) for name in batch.id):
             return torch.tensor(0.0)
+        # The whole batch runs again even when a kill between its saves left part
+        # of it saved: the same rows as in an uninterrupted run (float32 kernels
+        # round differently for another batch, and the search amplifies that).
+        todo = [self.settings[name] for name in batch.id]
         seeds = shard(self.seeds)  # all of them without torchrun
         parts = []
         if seeds:
@@ -132,8 +135,9 @@ class AMSearchBrain(FrozenClassifierBrain):
         parts = gather_in_order(parts, dst=0)
         if sb.utils.distributed.if_main_process():
             result = parts[0] if len(parts) == 1 else SearchResult.concat_seeds(parts)
-            for s in range(len(todo)):
-                result.save_setting(s, self.results_folder)
+            for s, setting in enumerate(todo):
+                if not self.is_done(setting.name):
+                    result.save_setting(s, self.results_folder)
         sb.utils.distributed.ddp_barrier()  # the settings are saved before anyone goes on
         if not parts:
             return torch.tensor(0.0)

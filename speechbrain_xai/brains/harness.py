@@ -62,7 +62,7 @@ from speechbrain_xai.contamination import contaminate
 from speechbrain_xai.data.inputs import safe_id, unique_ids
 from speechbrain_xai.explainers.base import Explainer, get_explainer
 from speechbrain_xai.explanation import Explanation, is_saved
-from speechbrain_xai.files import write_json, write_text
+from speechbrain_xai.files import remove_stale, write_json, write_text
 from speechbrain_xai.hparams import reads_hparams, require_hparams
 
 logger = get_logger(__name__)
@@ -180,6 +180,16 @@ class ExplainerEvaluationBrain(FrozenClassifierBrain):
         modules = [self.adapter] + [e.adapter for e in self.explainers.values()]
         decoders = [e.decoder for e in self.explainers.values() if hasattr(e, "decoder")]
         return modules + decoders
+
+    def on_evaluate_start(self, max_key=None, min_key=None):
+        super().on_evaluate_start(max_key=max_key, min_key=min_key)
+        # what the saves of a killed run left half-way (main process, before any rank saves)
+        sb.utils.distributed.run_on_main(self._remove_stale_saves)
+
+    def _remove_stale_saves(self):
+        for condition in self.save_conditions:
+            for label in self.save_labels:
+                remove_stale(self._folder(condition, label))
 
     # ------------------------------------------------------------ one batch
     def on_stage_start(self, stage, epoch=None):

@@ -22,7 +22,14 @@ write them the same way, through :func:`prepare_clip_set`:
   (see :mod:`speechbrain_xai.files`);
 * a second call with the same settings skips the work; one from another
   ``save_folder`` over the same audio copies the manifests (a copy of them
-  and of the settings lives next to the audio for that).
+  and of the settings lives next to the audio for that);
+* every clip's content hash is a manifest column (``sha256`` of the float32
+  little-endian samples of its mix, voice and background, in that order:
+  what the wav files hold), and ``<name>_hash.json`` next to the manifests
+  holds one hash of the whole set (:func:`content_hash`: the three manifests,
+  so every clip's audio, label, voice interval and SNR). The same settings
+  give the same hash on every machine; :func:`check_content` rehashes the
+  audio on disk.
 
 Example
 -------
@@ -42,18 +49,24 @@ Example
 ['train_00000_background.wav', 'train_00000_mix.wav', 'train_00000_voice.wav']
 >>> open(csvs["valid"]).read().splitlines()[1].split(",")[:3]
 ['valid_00000', '0.1000', '$data_root/valid/valid_00000_mix.wav']
+>>> read_content_hash(folder, "demo_settings.json")["sha256"] == content_hash(csvs)
+True
+>>> check_content(csvs, folder)  # the ids whose audio does not match its hash
+[]
 """
 
 from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Dict, Mapping, Optional, Sequence
 
+import numpy as np
 import soundfile as sf
 from speechbrain.utils.logger import get_logger
 
@@ -72,10 +85,15 @@ CSV_COLUMNS = (
     "voice_start",
     "voice_end",
     "snr_db",
+    "sha256",
 )
 STEMS = (("wav", "mix", "mixture"), ("voice_wav", "voice", "voice"),
          ("background_wav", "background", "background"))
 _SFC_SET_ADD_PEAK_CHUNK = 0x1050
+#: What the hash file's ``sha256`` covers (written into it).
+HASHED = ("sha256 of 'train\\n' + train.csv + 'valid\\n' + valid.csv + 'test\\n' + test.csv "
+          "(bytes as written); each row's sha256 column hashes the clip's mix, voice and "
+          "background as float32 little-endian samples")
 
 
 def check_prepare_args(num_train, num_valid, num_test, seed, num_workers,
@@ -168,7 +186,54 @@ def write_stems(folder: str, split: str, index: int, clip: Mapping, label: str,
     row["voice_end"] = f"{clip['voice_end']:.6f}"
     snr_db = float(clip["snr_db"])
     row["snr_db"] = "nan" if snr_db != snr_db else f"{snr_db:.4f}"
+    row["sha256"] = stems_hash(clip[key] for _, _, key in STEMS)
     return row
+
+
+def stems_hash(stems) -> str:
+    """The ``sha256`` of a clip: its stems (mix, voice, background) as float32
+    little-endian samples, one after the other (what the wav files hold)."""
+    digest = hashlib.sha256()
+    for stem in stems:
+        digest.update(np.ascontiguousarray(stem, dtype="<f4").tobytes())
+    return digest.hexdigest()
+
+
+def content_hash(csvs: Mapping[str, str]) -> str:
+    """The ``sha256`` of a whole generated set: its train, valid and test
+    manifests (each clip's audio hash, label, voice interval and SNR)."""
+    digest = hashlib.sha256()
+    for split in SPLITS:
+        with open(csvs[split], "rb") as f:
+            digest.update(f"{split}\n".encode() + f.read())
+    return digest.hexdigest()
+
+
+def hash_file(settings_file: str) -> str:
+    """The name of the set's hash file: ``vocalmix_settings.json`` -> ``vocalmix_hash.json``."""
+    stem = settings_file[:-len("_settings.json")] if settings_file.endswith("_settings.json") \
+        else os.path.splitext(settings_file)[0]
+    return f"{stem}_hash.json"
+
+
+def read_content_hash(folder: str, settings_file: str) -> Optional[dict]:
+    """The hash file of the set whose settings file is ``settings_file`` in
+    ``folder`` (``None`` when missing)."""
+    return read_settings(os.path.join(folder, hash_file(settings_file)))
+
+
+def check_content(csvs: Mapping[str, str], data_folder: str) -> list:
+    """The ids of the clips whose audio in ``data_folder`` does not match the
+    ``sha256`` of their manifest row (e.g. files changed since generation)."""
+    bad = []
+    for split in SPLITS:
+        with open(csvs[split], encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                stems = [sf.read(row[column].replace("$data_root", data_folder), dtype="float32")[0]
+                         for column, _, _ in STEMS]
+                if stems_hash(stems) != row.get("sha256"):
+                    bad.append(row["ID"])
+    return bad
 
 
 def read_settings(path: str) -> Optional[dict]:
@@ -188,6 +253,8 @@ def _audio_complete(data_folder, audio_csvs, settings, settings_file):
     """Whether ``data_folder`` holds a finished generation with ``settings``:
     its settings file, its manifest copies and every audio file they list."""
     if read_settings(os.path.join(data_folder, settings_file)) != settings:
+        return False
+    if read_content_hash(data_folder, settings_file) is None:  # written before hashes existed
         return False
     if not all(os.path.isfile(p) for p in audio_csvs.values()):
         return False
@@ -295,11 +362,14 @@ def prepare_clip_set(
         {os.path.join(folder, settings_file) for folder in (save_folder, data_folder)}
     )
     settings_text = json.dumps(settings, indent=2, sort_keys=True) + "\n"
+    hash_paths = sorted(
+        {os.path.join(folder, hash_file(settings_file)) for folder in (save_folder, data_folder)}
+    )
     # a copy of the manifests also lives next to the audio, so that another
     # recipe's save_folder reuses the audio instead of generating it again
     audio_csvs = {split: os.path.join(data_folder, f"{split}.csv") for split in splits}
     if skip_if_exists:
-        complete = all(os.path.isfile(p) for p in csvs.values())
+        complete = all(os.path.isfile(p) for p in [*csvs.values(), *hash_paths])
         if complete and all(read_settings(p) == settings for p in settings_paths):
             logger.info("%s already prepared in %s (same settings): skipping.", name, save_folder)
             return csvs
@@ -309,6 +379,8 @@ def prepare_clip_set(
             for split in splits:
                 with open(audio_csvs[split], encoding="utf-8") as f:
                     write_text(csvs[split], f.read())
+            with open(os.path.join(data_folder, hash_file(settings_file)), encoding="utf-8") as f:
+                write_text(os.path.join(save_folder, hash_file(settings_file)), f.read())
             write_text(os.path.join(save_folder, settings_file), settings_text)
             logger.info("%s audio in %s has the same settings: manifests copied to %s.",
                         name, data_folder, save_folder)
@@ -324,7 +396,7 @@ def prepare_clip_set(
         )
     _check_folder(data_folder, name, prepare_name)
     # Invalidate old outputs first, so an interrupted run never looks complete.
-    for path in [*settings_paths, *csvs.values(), *audio_csvs.values()]:
+    for path in [*settings_paths, *hash_paths, *csvs.values(), *audio_csvs.values()]:
         if os.path.exists(path):
             os.remove(path)
 
@@ -344,9 +416,13 @@ def prepare_clip_set(
         write_text(csvs[split], buf.getvalue())
         if audio_csvs[split] != csvs[split]:
             write_text(audio_csvs[split], buf.getvalue())
+    digest = content_hash(csvs)
+    hash_text = json.dumps({"sha256": digest, "clips": sizes, "hashed": HASHED}, indent=2) + "\n"
+    for path in hash_paths:
+        write_text(path, hash_text)
     for path in settings_paths:
         write_text(path, settings_text)
-    logger.info("%s manifests written to %s.", name, save_folder)
+    logger.info("%s manifests written to %s (content sha256 %s).", name, save_folder, digest)
     return csvs
 
 

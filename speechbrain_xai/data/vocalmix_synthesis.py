@@ -66,7 +66,7 @@ from scipy import signal
 
 # Bump when the synthesis changes, so that ``prepare_vocalmix`` (with
 # ``skip_if_exists``) regenerates data sets written by an older generator.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3  # 3: stems on a 2**-24 grid (see _GRID)
 
 # Voice-to-background SNR over the voice interval. Below 0 dB the voice is
 # buried under a louder accompaniment (measured: the small CNN found 66% of such
@@ -86,6 +86,13 @@ MIN_DURATION = 0.5
 MIN_SAMPLE_RATE = 8000
 # Peak guard, a hair below 0.95 so float32 rounding never crosses 0.95.
 _PEAK = 0.9499
+# The stems are rounded to multiples of 2**-24 (about -144 dBFS) before they
+# become float32. Machines differ in the last bit of some float64 results
+# (numpy picks SIMD versions of functions such as tanh by CPU); float32
+# rounding alone would pass such a difference on for samples near zero (their
+# float32 step is tiny), a fixed grid only for a sample that lies within
+# about 1e-16 of a grid midpoint. Values on the grid below 1 are exact in float32.
+_GRID = 2.0 ** -24
 
 # Formant frequencies (Hz) and bandwidths of five sung vowels (rough averages
 # over voice types; scaled per singer).
@@ -572,7 +579,9 @@ def scale_to_snr(segment, background, start, snr_db):
 
 def mix_at_level(voice, background, level_db):
     """Scales both stems by one gain so the mixture has RMS ``level_db`` dBFS
-    (lowered where the peak would pass 0.95).
+    (lowered where the peak would pass 0.95), rounded to a grid of 2**-24 (so
+    that last-bit differences between machines do not reach the samples, see
+    ``_GRID``).
 
     Arguments
     ---------
@@ -598,8 +607,8 @@ def mix_at_level(voice, background, level_db):
     peak = float(np.abs(mix).max()) * gain
     if peak > _PEAK:
         gain *= _PEAK / peak
-    voice32 = (voice * gain).astype(np.float32)
-    background32 = (background * gain).astype(np.float32)
+    voice32 = (np.round(voice * gain / _GRID) * _GRID).astype(np.float32)
+    background32 = (np.round(background * gain / _GRID) * _GRID).astype(np.float32)
     return voice32, background32, voice32 + background32  # exact float32 sum
 
 

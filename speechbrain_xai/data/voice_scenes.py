@@ -121,7 +121,7 @@ from speechbrain_xai.data.vocalmix_synthesis import (
 # Bump when the scenes change, so that ``skip_if_exists`` regenerates.
 logger = get_logger(__name__)
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: stems on a 2**-24 grid (mix_at_level)
 SETTINGS_FILE = "voice_scenes_settings.json"
 LABELS = ("voice", "no_voice")
 DEFAULT_SNR_DB_RANGE = (-3.0, 15.0)
