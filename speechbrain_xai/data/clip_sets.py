@@ -203,10 +203,15 @@ def content_hash(csvs: Mapping[str, str]) -> str:
     """The ``sha256`` of a whole generated set: its train, valid and test
     manifests (each clip's audio hash, label, voice interval and SNR)."""
     digest = hashlib.sha256()
-    for split in SPLITS:
+    for split in _present(csvs):
         with open(csvs[split], "rb") as f:
             digest.update(f"{split}\n".encode() + f.read())
     return digest.hexdigest()
+
+
+def _present(csvs: Mapping[str, str]) -> list:
+    """The splits of ``csvs`` in :data:`SPLITS` order (a set may hold only some)."""
+    return [s for s in SPLITS if s in csvs] + sorted(set(csvs) - set(SPLITS))
 
 
 def hash_file(settings_file: str) -> str:
@@ -226,7 +231,7 @@ def check_content(csvs: Mapping[str, str], data_folder: str) -> list:
     """The ids of the clips whose audio in ``data_folder`` does not match the
     ``sha256`` of their manifest row (e.g. files changed since generation)."""
     bad = []
-    for split in SPLITS:
+    for split in _present(csvs):
         with open(csvs[split], encoding="utf-8") as f:
             for row in csv.DictReader(f):
                 stems = [sf.read(row[column].replace("$data_root", data_folder), dtype="float32")[0]
