@@ -125,7 +125,7 @@ voices, languages, microphones or sounds may be classified less well.
 
 def lmac_card(per_set):
     """``per_set``: ``{test set: results.json of the harness}``."""
-    cols = ("AI", "AD", "AG", "FF", "Fid-In", "deletion_auc", "insertion_auc", "oracle_auc", "oracle_iou")
+    cols = ("AI", "AD", "AG", "FF", "Fid-In", "deletion_auc", "insertion_auc", "oracle_auc", "oracle_iou", "n")
     lines = ["| test set | condition | method | " + " | ".join(cols) + " |",
              "|---|---|---|" + "---|" * len(cols)]
     for name, results in per_set.items():
