@@ -75,6 +75,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="output folder (default: xai_out)")
     parser.add_argument("--target", default=None, metavar="CLASS",
                         help="class to explain, by name or index (default: the predicted one)")
+    parser.add_argument("--no-pictures", action="store_true",
+                        help="skip the spectrogram-with-mask PNGs (seconds each on long inputs); "
+                             "audio, masks and JSON are still written")
     parser.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS, metavar="S",
                         help="refuse longer inputs (default: %(default)g s; 0: no limit); time and "
                              "memory grow with the length")
@@ -318,7 +321,8 @@ def run_explain(args, log) -> int:
             except InputError as err:
                 failed[clip.id] = str(err)
         for group in _same_length(wavs, read):
-            done += _explain_and_save(explainer, *group, target, folder, failed)
+            done += _explain_and_save(explainer, *group, target, folder, failed,
+                                      pictures=not args.no_pictures)
     counts = gather_in_order([(done, skipped, failed)])  # every process's share
     done = [clip for c in counts for clip in c[0]]
     skipped = [clip for c in counts for clip in c[1]]
@@ -337,7 +341,8 @@ def run_explain(args, log) -> int:
     return _report_failures(failed, total)
 
 
-def _explain_and_save(explainer, wavs, clips, target, folder: str, failed: Dict[str, str]) -> List[str]:
+def _explain_and_save(explainer, wavs, clips, target, folder: str, failed: Dict[str, str],
+                      pictures: bool = True) -> List[str]:
     """Explains and saves clips of equal length together; the ids saved. When
     the batch fails on its data (a ``ValueError``: the classifier gives NaN or
     infinity on some clip), each clip is tried alone and those that still fail
@@ -349,14 +354,14 @@ def _explain_and_save(explainer, wavs, clips, target, folder: str, failed: Dict[
     except ValueError as err:
         if len(clips) > 1:
             return [i for w, c in zip(wavs, clips)
-                    for i in _explain_and_save(explainer, [w], [c], target, folder, failed)]
+                    for i in _explain_and_save(explainer, [w], [c], target, folder, failed, pictures)]
         reason = str(err).splitlines()[0].rstrip(".") if str(err) else type(err).__name__
         failed[clips[0].id] = (f"{clips[0].path}: cannot be explained ({reason}); check that it "
                                f"is sound at a usual level (its peak is {float(wavs[0].abs().max()):.3g}, "
                                "full scale is 1).")
         return []
     ids = [c.id for c in clips]
-    exp.save(folder, ids)
+    exp.save(folder, ids, plot=pictures)
     return ids
 
 
@@ -451,6 +456,7 @@ def run_compare(args, log) -> int:
             adapter, explainers, data, args.out, loader_kwargs={"batch_size": args.batch_size},
             oracle_class=args.oracle_class if stems else None, target=target,
             explanations_folder=os.path.join(args.out, "explanations"), save_explanations=True,
+            save_plots=not args.no_pictures,
             run_opts={"device": args.device, "noprogressbar": args.quiet})
     if if_main_process():
         _write_report(args.out, log)
