@@ -232,14 +232,21 @@ def _check_readable(folder):
             assert sf.info(path).frames > 0
 
 
-def test_explain_killed_midway_resumes_and_skips_what_is_done(classifier_and_clips, tmp_path):
-    classifier, clips = classifier_and_clips
-    args = ["explain", *clips, "--classifier", classifier, "--method", "saliency",
-            "--batch-size", "2"]
+def _reference_and_slowed(args, tmp_path):
+    """An uninterrupted command line run into ``reference/``, and the same run
+    into ``killed/`` started with every save slowed down (for the kill to land)."""
     ref, out = tmp_path / "reference", tmp_path / "killed"
     run(_cli, *args, "--out", ref, log=tmp_path / "reference.log")
     proc = start(_cli, *args, "--out", out, log=tmp_path / "killed.log",
                  slow={"speechbrain_xai.explanation:Explanation.save": 0.5})
+    return ref, out, proc
+
+
+def test_explain_killed_midway_resumes_and_skips_what_is_done(classifier_and_clips, tmp_path):
+    classifier, clips = classifier_and_clips
+    args = ["explain", *clips, "--classifier", classifier, "--method", "saliency",
+            "--batch-size", "2"]
+    ref, out, proc = _reference_and_slowed(args, tmp_path)
     folder = str(out / "saliency")
     done = lambda: glob.glob(os.path.join(folder, "*.json"))  # noqa: E731
     kill_when(proc, lambda: len(done()) >= 2)  # the first batch saved
@@ -261,10 +268,7 @@ def test_compare_killed_midway_resumes_with_the_same_table(classifier_and_clips,
     classifier, clips = classifier_and_clips
     args = ["compare", *clips, "--classifier", classifier, "--methods", "saliency,random",
             "--batch-size", "2"]
-    ref, out = tmp_path / "reference", tmp_path / "killed"
-    run(_cli, *args, "--out", ref, log=tmp_path / "reference.log")
-    proc = start(_cli, *args, "--out", out, log=tmp_path / "killed.log",
-                 slow={"speechbrain_xai.explanation:Explanation.save": 0.5})
+    ref, out, proc = _reference_and_slowed(args, tmp_path)
     folders = {m: str(out / "explanations" / "in_domain" / m) for m in ("saliency", "random")}
     count = lambda m: len(glob.glob(os.path.join(folders[m], "*.json")))  # noqa: E731
     kill_when(proc, lambda: count("random") >= 2)  # the first batch saved by both methods
