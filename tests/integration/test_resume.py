@@ -133,9 +133,12 @@ def _intra_epoch_checkpoints(save, epoch):
     found = []
     for meta in glob.glob(os.path.join(save, "CKPT*", "CKPT.yaml")):
         folder = os.path.dirname(meta)
-        with open(meta) as f, open(os.path.join(folder, "counter.ckpt")) as c:
-            if "brain_intra_epoch_ckpt" in f.read() and c.read().strip() == str(epoch):
-                found.append(folder)
+        try:
+            with open(meta) as f, open(os.path.join(folder, "counter.ckpt")) as c:
+                if "brain_intra_epoch_ckpt" in f.read() and c.read().strip() == str(epoch):
+                    found.append(folder)
+        except FileNotFoundError:  # an older checkpoint being deleted while we look
+            continue
     return found
 
 
