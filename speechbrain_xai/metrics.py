@@ -72,6 +72,7 @@ __all__ = [
     "mask_energy_precision_recall",
     "ideal_ratio_mask",
     "oracle_agreement",
+    "mask_time_share",
     "si_sdr",
     "frechet_distance",
     "gaussian_frechet_distance",
@@ -751,6 +752,44 @@ def mask_energy_precision_recall(
     return kept_t / kept_all.clamp_min(EPS), kept_t / total_t.clamp_min(EPS)
 
 
+def mask_time_share(
+    mask: torch.Tensor, target_mag: torch.Tensor, active_db: float = -30.0
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Share of a mask's mass in the frames where the target source sounds.
+
+    A frame is active when the target's energy in it is within ``active_db``
+    of the clip's loudest target frame. Returns ``(share, chance)``, both
+    ``[B]``: ``share = sum_t active_t sum_f M[t, f] / sum M`` (0 for an
+    all-zero mask) and ``chance``, the share of active frames, which any
+    mask uniform over time scores.
+
+    Arguments
+    ---------
+    mask : torch.Tensor
+        ``[B, T, F]`` mask in ``[0, 1]``.
+    target_mag : torch.Tensor
+        ``[B, T, F]`` STFT magnitudes of the target source.
+    active_db : float
+        Frame activity threshold relative to the loudest frame (negative dB).
+
+    Example
+    -------
+    >>> t = torch.tensor([[[1.0, 1.0], [0.0, 0.0], [2.0, 0.0], [0.0, 0.0]]])
+    >>> m = torch.tensor([[[1.0, 1.0], [0.0, 1.0], [0.0, 0.0], [0.0, 0.0]]])
+    >>> mask_time_share(m, t)
+    (tensor([0.6667]), tensor([0.5000]))
+    """
+    _check_batched(mask, "mask")
+    _check_same_shape(mask, target_mag, "mask", "target_mag")
+    frame_energy = (_float(target_mag.abs()) ** 2).sum(dim=2)  # [B, T]
+    loudest = frame_energy.amax(dim=1, keepdim=True)
+    active = (frame_energy > loudest * 10.0 ** (active_db / 10.0)) & (loudest > 0)
+    mass = _float(mask).to(frame_energy.device).sum(dim=2)  # [B, T]
+    share = (mass * active).sum(dim=1) / mass.sum(dim=1).clamp_min(EPS)
+    chance = active.to(mass.dtype).mean(dim=1)
+    return share, chance
+
+
 def oracle_agreement(
     mask: torch.Tensor, target_mag: torch.Tensor, interference_mag: torch.Tensor
 ) -> Dict[str, torch.Tensor]:
@@ -764,6 +803,9 @@ def oracle_agreement(
       :func:`mask_energy_precision_recall`;
     * ``"oracle_iou"``: intersection over union of ``mask > 0.5`` with the
       binary oracle; 1 when both are empty (perfect agreement on nothing).
+    * ``"time_share"``, ``"time_share_chance"``: see :func:`mask_time_share`
+      (the mask's mass in the target's active frames, and what a mask uniform
+      over time gets).
 
     The arguments are those of :func:`mask_energy_precision_recall`: the mask
     ``[B, T, F]`` and the STFT magnitudes ``[B, T, F]`` of the target source
@@ -782,12 +824,15 @@ def oracle_agreement(
     truth = oracle.bool().flatten(1)
     inter = (hard & truth).sum(dim=1).to(oracle.dtype)
     union = (hard | truth).sum(dim=1).to(oracle.dtype)
+    share, chance = mask_time_share(mask, target_mag)
     iou = torch.where(union > 0, inter / union.clamp_min(1.0), torch.ones_like(union))
     return {
         "oracle_auc": roc_auc(_float(mask), oracle),
         "energy_precision": precision,
         "energy_recall": recall,
         "oracle_iou": iou,
+        "time_share": share,
+        "time_share_chance": chance,
     }
 
 

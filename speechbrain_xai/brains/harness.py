@@ -69,8 +69,9 @@ logger = get_logger(__name__)
 
 #: Columns of results.md, in order (the json and csv hold every metric).
 TABLE_COLUMNS = ("AI", "AD", "AG", "FF", "Fid-In", "SPS", "COMP", "deletion_auc", "insertion_auc",
-                 "oracle_auc", "oracle_iou", "seconds_per_clip")
-ORACLE_KEYS = ("oracle_auc", "oracle_iou", "energy_precision", "energy_recall")
+                 "oracle_auc", "oracle_iou", "time_share", "seconds_per_clip")
+ORACLE_KEYS = ("oracle_auc", "oracle_iou", "energy_precision", "energy_recall", "time_share",
+               "time_share_chance")
 
 
 def build_explainers(adapter, spec: Mapping[str, Union[Explainer, Mapping, None]]) -> Dict[str, Explainer]:

@@ -59,6 +59,7 @@ GLOSSARY = {
     "oracle_auc": "ROC AUC of the mask against the true source's bins",
     "oracle_iou": "IoU of the mask with the true source's bins",
     "energy_precision": "share of the masked-in energy that belongs to the true source",
+    "time_share": "share of the mask's mass in the frames where the true source sounds",
     "energy_recall": "share of the true source's energy that is masked in",
     "seconds_per_clip": "seconds to explain one clip",
     "evaluations": "classifier evaluations per clip",

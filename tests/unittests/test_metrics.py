@@ -285,7 +285,8 @@ def test_oracle_agreement():
     i = torch.ones(2, 1, 4)
     masks = torch.tensor([[[0.9, 0.6, 0.4, 0.1]], [[0.9, 0.1, 0.7, 0.2]]])
     out = M.oracle_agreement(masks, t, i)
-    assert set(out) == {"oracle_auc", "energy_precision", "energy_recall", "oracle_iou"}
+    assert set(out) == {"oracle_auc", "energy_precision", "energy_recall", "oracle_iou",
+                        "time_share", "time_share_chance"}
     # oracle = [1, 1, 0, 0]
     torch.testing.assert_close(out["oracle_auc"], torch.tensor([1.0, 0.5]))
     torch.testing.assert_close(out["oracle_iou"], torch.tensor([1.0, 1 / 3]))
@@ -460,3 +461,21 @@ def test_cuda_outputs_stay_on_device(two_examples):
     imp = torch.rand(2, 3, 4, device="cuda")
     assert M.deletion_auc(lambda m: m.mean(dim=(1, 2)), imp).is_cuda
     assert math.isfinite(M.frechet_distance(torch.randn(50, 4, device="cuda"), torch.randn(40, 4)))
+
+
+def test_mask_time_share_against_a_voice_in_the_middle_frames():
+    from speechbrain_xai.metrics import mask_time_share
+
+    torch.manual_seed(0)
+    target = torch.zeros(3, 10, 6)
+    target[:, 3:7] = torch.rand(3, 4, 6) + 0.5  # the source sounds in frames 3-6
+    target[:, 8] = 1e-3  # 60 dB down: inactive
+    inside, uniform, outside = torch.zeros(3, 10, 6), torch.ones(3, 10, 6), torch.ones(3, 10, 6)
+    inside[:, 4:6, :2] = 1.0
+    outside[:, 3:7] = 0.0
+    share, chance = mask_time_share(torch.stack([inside[0], uniform[1], outside[2]]), target)
+    assert torch.allclose(chance, torch.full((3,), 0.4))
+    assert torch.allclose(share, torch.tensor([1.0, 0.4, 0.0]))
+    # a silent target has no active frame; an all-zero mask shares nothing
+    share, chance = mask_time_share(torch.zeros(1, 10, 6), torch.zeros(1, 10, 6))
+    assert share.item() == 0.0 and chance.item() == 0.0
