@@ -116,13 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser(
         "compare", help="score several methods on your files in one table (the evaluation harness)",
         description="Runs the evaluation harness: faithfulness, deletion / insertion AUC, oracle "
-                    "agreement when a manifest gives source_wav / background_wav, seconds per "
+                    "agreement when a manifest gives source_wav (or voice_wav) and background_wav, "
+                    "seconds per "
                     "clip -> OUT/results.md, results.json, per_clip.csv and OUT/report.html.",
         epilog="example: speechbrain-xai compare recordings/ --methods lmac,ga,saliency")
     compare.add_argument("--methods", default="lmac,ga,saliency,gradcam,all_ones,random",
                          help="comma-separated registered methods (default: %(default)s)")
     compare.add_argument("--oracle-class", default=None, metavar="CLASS",
-                         help="class whose source the manifest's source_wav holds (ground truth)")
+                         help="class whose source the manifest's source_wav (or voice_wav) holds "
+                              "(ground truth)")
     _common(compare)
     demo = sub.add_parser("demo", help="the whole chain offline on generated clips, ending in the report",
                           description="Generates a few clips, explains them with the shipped "
@@ -394,6 +396,13 @@ def _write_report(folder: str, log) -> None:
 # --------------------------------------------------------------------------
 # compare
 # --------------------------------------------------------------------------
+def _source_stem(clip):
+    """The clip's true-source stem: ``source_wav``, or ``voice_wav`` as in the
+    project's VocalMix / voice-scene manifests (None when it has neither)."""
+    cols = clip.columns or {}
+    return cols.get("source_wav") or cols.get("voice_wav")
+
+
 def _check_scores(clip, wav, adapter) -> None:
     """An ``InputError`` when the classifier's output on ``wav`` is not finite."""
     import torch
@@ -434,8 +443,7 @@ def run_compare(args, log) -> int:
             failed[clip.id] = str(err)
     if not good:
         raise UsageError("no readable audio among the inputs (listed above).")
-    stems = all(c.columns and c.columns.get("source_wav") and c.columns.get("background_wav")
-                for c in good)
+    stems = all(_source_stem(c) and c.columns.get("background_wav") for c in good)
     os.makedirs(args.out, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         manifest = os.path.join(tmp, "inputs.csv")
@@ -446,7 +454,7 @@ def run_compare(args, log) -> int:
             for clip in good:
                 row = {"ID": clip.id, "wav": os.path.abspath(clip.path)}
                 if stems:
-                    row.update(source_wav=clip.columns["source_wav"],
+                    row.update(source_wav=_source_stem(clip),
                                background_wav=clip.columns["background_wav"])
                 writer.writerow(row)
         columns = {"sig": "wav", **({"source_sig": "source_wav", "background_sig": "background_wav"}
