@@ -276,26 +276,57 @@ class PerturbationScorer:
         return perturbed_spectrum(self.spec[clips], masks, fill)
 
     @torch.no_grad()
-    def score_masks(self, clips: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-        """Target probability ``[N]`` of clip ``clips[i]`` perturbed by ``masks[i]``."""
+    def score_masks(self, clips: torch.Tensor, masks: torch.Tensor, log_odds: bool = False) -> torch.Tensor:
+        """Target probability ``[N]`` of clip ``clips[i]`` perturbed by ``masks[i]``
+        (with ``log_odds``: its log-odds, see :func:`target_log_odds`)."""
+        return self._scored(clips, lambda start, stop: masks[start:stop], log_odds)
+
+    def score(self, clips: torch.Tensor, genomes: torch.Tensor, log_odds: bool = False) -> torch.Tensor:
+        """Target probability ``[N]`` of clip ``clips[i]`` keeping the components
+        ``genomes[i]`` (with ``log_odds``: its log-odds). The masks are built one
+        forward pass at a time."""
+        if self.maps is None:
+            raise ValueError("score() needs component_maps; use score_masks() for plain masks.")
+        device = self.maps.device
+        clips_d = clips.to(device)
+        return self._scored(clips, lambda start, stop: component_masks(
+            genomes[start:stop].to(device), self.maps[clips_d[start:stop]]), log_odds)
+
+    @torch.no_grad()
+    def _scored(self, clips: torch.Tensor, masks_of, log_odds: bool) -> torch.Tensor:
         clips = clips.to(self.spec.device)
         out = []
         for start in range(0, clips.shape[0], self.chunk_size):
-            idx = clips[start:start + self.chunk_size]
-            mask = masks[start:start + self.chunk_size].to(self.spec.device)
+            stop = start + self.chunk_size
+            idx = clips[start:stop]
+            mask = masks_of(start, stop).to(self.spec.device)
             logits = self.adapter.spectrum_logits(self.perturbed(idx, mask), self.wavs.shape[1],
                                                   self.wav_lens[idx], self.path)
-            probs = logits.softmax(dim=-1)
-            out.append(probs.gather(1, self.target[idx, None]).squeeze(1))
+            target = self.target[idx]
+            if log_odds:
+                out.append(target_log_odds(logits, target))
+            else:
+                out.append(logits.softmax(dim=-1).gather(1, target[:, None]).squeeze(1))
         self.evaluations += torch.bincount(clips.cpu(), minlength=self.evaluations.shape[0])
-        return torch.cat(out).float().cpu() if out else torch.zeros(0)
+        dtype = torch.float64 if log_odds else torch.float32
+        return torch.cat(out).to(dtype).cpu() if out else torch.zeros(0, dtype=dtype)
 
-    def score(self, clips: torch.Tensor, genomes: torch.Tensor) -> torch.Tensor:
-        """Target probability ``[N]`` of clip ``clips[i]`` keeping the components ``genomes[i]``."""
-        if self.maps is None:
-            raise ValueError("score() needs component_maps; use score_masks() for plain masks.")
-        masks = component_masks(genomes.to(self.maps.device), self.maps[clips.to(self.maps.device)])
-        return self.score_masks(clips, masks)
+
+def target_log_odds(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``log p_c - log(1 - p_c)`` ``[N]`` of the target classes ``[N]``, from
+    logits ``[N, C]`` without forming ``p_c``: it does not saturate where the
+    probability rounds to 1 (or 0) in float32.
+
+    >>> logits = torch.tensor([[40.0, 0.0], [0.0, 0.0]])
+    >>> target_log_odds(logits, torch.tensor([0, 1])).tolist()
+    [40.0, 0.0]
+    >>> torch.sigmoid(target_log_odds(logits, torch.tensor([0, 1]))).tolist()
+    [1.0, 0.5]
+    """
+    logits = logits.double()
+    own = logits.gather(1, target[:, None]).squeeze(1)
+    others = logits.scatter(1, target[:, None], float("-inf"))
+    return own - torch.logsumexp(others, dim=1)
 
 
 def component_importance(values: torch.Tensor, component_maps: torch.Tensor) -> torch.Tensor:
