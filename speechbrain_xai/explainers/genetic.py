@@ -5,29 +5,46 @@ audio. Instead of fitting a linear surrogate to random perturbations (LIME),
 a genetic algorithm evolves binary genomes over the components of one clip
 (time x mel-band patches, time segments, or a user map; see
 :mod:`speechbrain_xai.components`) so that the kept components alone preserve
-the classifier's decision, with a pressure toward few components:
+the classifier's decision and the removed ones alone do not, with a pressure
+toward few components:
 
     fitness = s(p_c(kept)) - sparsity_weight * (kept components / K)
               [+ deletion_weight * (p_c(input) - p_c(removed))]
 
 where ``s`` is the log-odds (default, ``fitness_scale="log_odds_in"``: a
 confident classifier's probabilities saturate near 1, where the log-odds still
-tell a kept set at 0.9999 from one at 0.995) or the probability itself.
+tell a kept set at 0.9999 from one at 0.995) or the probability itself. The
+log-odds come from the classifier's logits
+(:func:`speechbrain_xai.components.target_log_odds`), so they do not saturate
+where the probability rounds to 1.
 
-The first generation is deterministic (``init="ranked"``): all components,
-each time segment alone and each mel band alone. Their results rank the
-components, and the top-ranked prefixes join the second generation; selection,
-crossover and mutation then refine from there. Starting every seed from the
-same informed genomes is what makes the explanations stable across seeds
-(LIME's random perturbations need about 1000 evaluations for that).
+Each generation is one round of forward passes for every clip of the batch
+(all clips' new genomes share them, ``chunk_size`` perturbations at a time),
+so the search is built to need few generations:
 
-The populations of all clips in a batch are evaluated together in forward
-passes of ``chunk_size`` perturbations; genomes seen before are not
-re-evaluated; a clip stops when its best fitness has not improved for
-``patience`` generations, after ``max_generations``, or when its budget of
-``max_evaluations`` model evaluations is spent. Each clip has its own random
-stream seeded by ``seed``, so the same seed gives the same explanation and a
-clip's explanation does not depend on the batch it is in.
+1. The first generation is deterministic (``init="ranked"``): all components
+   (the input itself: no evaluation), each time segment alone and each mel
+   band alone, and, with the deletion term, each segment and each band
+   removed (the complements). Their results give every component an additive
+   score (segment + band) and so a first ranking.
+2. The second generation: the top-ranked prefixes of that ranking
+   (``prefix_sizes``), pruning candidates (the best genome minus its
+   lowest-ranked components, ``prune``) and children bred by selection,
+   crossover and mutation, up to ``population_size`` genomes.
+3. Later generations: prefixes of the refined ranking, a ridge regression of
+   the log-odds on every genome evaluated so far, per bin of each component
+   (covering the ``refined_prefix_areas`` fractions of the clip's bins),
+   pruning candidates and children.
+
+Every evaluated genome and its complement are candidates (the deletion term
+evaluates both). Starting every seed from the same informed genomes makes the
+explanations stable across seeds; the informed prefixes make them good with a
+few dozen evaluations (LIME's random perturbations need about 1000).
+Genomes seen before are not re-evaluated; a clip stops when its best fitness
+has not improved for ``patience`` generations, after ``max_generations``, or
+when its budget of ``max_evaluations`` is spent. Each clip has its own random
+stream from ``seed`` and its audio (:func:`~speechbrain_xai.explainers.base.clip_generators`),
+so the same seed gives the same explanation whatever batch the clip is in.
 
 Operators are plain functions, replaceable (``!name:`` in YAML):
 
@@ -42,8 +59,7 @@ Example
 >>> from speechbrain_xai.adapter import ClassifierAdapter
 >>> net = torch.nn.Sequential(torch.nn.Linear(8000, 2))
 >>> adapter = ClassifierAdapter.from_module(net, sample_rate=16000)
->>> explainer = GeneticExplainer(adapter, n_time=4, n_bands=2, population_size=8,
-...                              max_generations=3, seed=0)
+>>> explainer = GeneticExplainer(adapter, n_time=4, n_bands=2, seed=0)
 >>> exp = explainer.explain(torch.randn(2, 8000))
 >>> exp.mask.shape, exp.method, sorted(exp.details[0])[:3]
 (torch.Size([2, 51, 201]), 'ga', ['component_scores', 'evaluations', 'fitness'])
@@ -66,13 +82,20 @@ from speechbrain_xai.components import (
     component_importance,
     component_masks,
 )
-from speechbrain_xai.explainers.base import Attribution, Explainer, check_fill, register_explainer
+from speechbrain_xai.explainers.base import (
+    Attribution,
+    Explainer,
+    check_fill,
+    clip_generators,
+    register_explainer,
+)
 
 logger = get_logger(__name__)
 
 INITS = ("ranked", "structured", "random")
 FITNESS_SCALES = ("probability", "log_odds", "log_odds_in")
 LOG_ODDS_EPS = 1e-6  # probabilities are clipped to [eps, 1 - eps] before the log-odds
+LOG_ODDS_CLIP = math.log((1.0 - LOG_ODDS_EPS) / LOG_ODDS_EPS)  # the same clip on log-odds
 
 
 # --------------------------------------------------------------------------
@@ -132,22 +155,40 @@ def best_elitism(population: torch.Tensor, fitness: torch.Tensor, num: int) -> t
 @dataclasses.dataclass
 class _ClipSearch:
     generator: torch.Generator
-    population: torch.Tensor  # (P, K) bool
-    cache: Dict[bytes, tuple] = dataclasses.field(default_factory=dict)  # genome -> (p_in, p_out)
-    fitness: Optional[torch.Tensor] = None
+    log_odds: Dict[bytes, float]  # genome key -> log-odds of p_c keeping that genome's components
+    area: torch.Tensor  # (K,) each component's share of the clip's bins
+    population: Optional[torch.Tensor] = None  # (P, K) bool: the last generation and the elites
+    fitness: Optional[torch.Tensor] = None  # (P,)
     best_genome: Optional[torch.Tensor] = None
     best_fitness: float = float("-inf")
     stall: int = 0
     generations: int = 0
     done: bool = False
     history: List[float] = dataclasses.field(default_factory=list)
-    structured: Optional[torch.Tensor] = None  # (S, K) the deterministic first genomes
-    # keys of the seed-independent genomes (ranked first generation and prefixes)
-    seeded: List[bytes] = dataclasses.field(default_factory=list)
+    order: Optional[torch.Tensor] = None  # (K,) components by the first generation's ranking
 
 
 def _key(genome: torch.Tensor) -> bytes:
     return genome.numpy().tobytes()
+
+
+def _unique(genomes: torch.Tensor) -> torch.Tensor:
+    """The rows of ``genomes`` ``[N, K]``, each once, in order of first appearance."""
+    seen, rows = set(), []
+    for i, genome in enumerate(genomes):
+        k = _key(genome)
+        if k not in seen:
+            seen.add(k)
+            rows.append(i)
+    return genomes[rows]
+
+
+def _prefixes(order: torch.Tensor, sizes) -> torch.Tensor:
+    """Genomes ``[len(sizes), K]`` keeping the first ``k`` components of ``order``, for each ``k``."""
+    out = torch.zeros(len(sizes), order.shape[0], dtype=torch.bool)
+    for row, k in enumerate(sizes):
+        out[row, order[:k]] = True
+    return out
 
 
 @register_explainer("ga")
@@ -158,7 +199,11 @@ class GeneticExplainer(Explainer):
     selected components, the fitness (and its history), the component scores,
     the generations and the model evaluations; its ``importance`` ranks the
     selected components first (each group ordered by the component scores),
-    for deletion / insertion curves.
+    for deletion / insertion curves. The component scores are the ridge
+    weights of the log-odds on the kept components, fitted on every
+    evaluation of the search (no extra ones), divided by each component's
+    number of bins: the curves remove and insert bins, so a small component
+    with the same effect as a large one ranks first.
 
     Arguments
     ---------
@@ -172,8 +217,16 @@ class GeneticExplainer(Explainer):
         User map ``[T, F]`` (or ``[B, T, F]``) with ``components="map"``.
     fill : str
         What replaces removed components: ``"zero"``, ``"mean"``, ``"noise"``.
-    population_size, max_generations : int
-        GA size; ``max_evaluations`` caps model evaluations per clip.
+    population_size : int
+        New genomes of each generation after the first (prefixes, pruning
+        candidates and children together; the elites are carried over for
+        breeding and cost nothing). With ``init="structured"`` or
+        ``"random"`` also the size of the first generation.
+    max_generations : int
+        Generations, the first included: each is one round of forward passes.
+    max_evaluations : int
+        Model evaluations per clip (the unperturbed clip is not one: its
+        probability comes with the input's).
     sparsity_weight : float
         ``lambda``: fitness penalty per fraction of components kept (in
         log-odds units with ``fitness_scale="log_odds_in"``).
@@ -181,44 +234,39 @@ class GeneticExplainer(Explainer):
         ``beta``: weight of the drop on the masked-out input. Each genome
         then costs two evaluations (kept and removed); 0 halves the cost but
         selects merely sufficient components, which rank worse on deletion
-        curves (see the recipe README).
+        curves.
     elite : int
-        Members copied unchanged to the next generation.
+        Fittest genomes carried into the next generation's parent pool.
     patience, tol : int, float
         Early stop after ``patience`` generations without a gain above ``tol``.
     init_keep : float
-        Probability that a gene of the random initial genomes is 1; the
-        all-ones genome is always in the first population.
+        Probability that a gene of the random genomes of ``init="structured"``
+        and ``"random"`` is 1.
     init : str
-        ``"ranked"`` (default): the first generation is deterministic, the
-        all-ones genome and, for every time segment, the genome keeping only
-        that segment (all its bands) and, on a grid, for every band the
-        genome keeping only that band. Their results give every component an
-        additive score (segment score + band score, a score being ``p_c``
-        keeping only that segment or band minus ``p_c`` removing it), and the
-        second generation adds the top-``k`` prefixes of that ranking
-        (``prefix_sizes``) to the evolved children: the search starts from the
-        same informed genomes for every seed, which makes explanations more
-        stable across seeds. ``"structured"``: the same deterministic genomes
-        in a first population filled up with random genomes, no ranking.
-        ``"random"``: random genomes only (plus all-ones). With
-        ``components="map"`` there are no segments or bands: ``"ranked"`` and
-        ``"structured"`` act as ``"random"``.
+        ``"ranked"`` (default): the deterministic first generation and
+        prefixes of the module docstring. ``"structured"``: the same first
+        genomes filled up to ``population_size`` with random ones, no
+        prefixes in the second generation. ``"random"``: all-ones and random
+        genomes. With ``components="map"`` there are no segments or bands:
+        ``"ranked"`` and ``"structured"`` act as ``"random"``.
     prefix_sizes : sequence of float
-        With ``init="ranked"``: sizes of the ranked prefixes as fractions of
-        ``K`` (each rounded, at least one component).
+        With ``init="ranked"``: sizes of the second generation's prefixes of
+        the first ranking, as fractions of ``K`` (each rounded, at least one
+        component).
+    refined_prefix_areas : sequence of float
+        From the third generation on: prefixes of the refined ranking that
+        cover these fractions of the clip's bins (at least one component
+        each). Empty: none.
     prune : int
-        Evaluations reserved for the final pruning: the best genome minus its
-        ``j`` lowest-ranked selected components (``j = 1..``), evaluated in one
-        batch; the fittest replaces the best when it is at least as fit. The
-        order is that of the ridge component scores, fitted with
-        ``init="ranked"`` on the seed-independent genomes only (first
-        generation and ranked prefixes: the same order for every seed).
+        Pruning candidates per generation after the first: the best genome so
+        far minus its ``j`` lowest-ranked selected components (``j = 1..prune``),
+        in the order of the first ranking (seed-independent with
+        ``init="ranked"``).
     fitness_scale : str
         Scale of the probabilities in the fitness: ``"log_odds_in"`` (the
         masked-in probability as log-odds, the masked-out drop as a
         probability), ``"log_odds"`` (both as log-odds) or ``"probability"``.
-        Probabilities are clipped to ``[1e-6, 1 - 1e-6]`` first.
+        Log-odds are clipped to those of ``[1e-6, 1 - 1e-6]``.
     selection, crossover, mutation, elitism : callable
         Operators (module-level defaults; see module docstring).
     chunk_size : int
@@ -227,24 +275,27 @@ class GeneticExplainer(Explainer):
         ``"istft"`` (listenable) or ``"features"`` for fitness evaluation; the
         returned probabilities always come from the listenable path.
     seed : int
-        Seed of every random choice (and of the noise fill).
+        Seed of every random choice (with each clip's audio) and of the noise fill.
     """
 
     def __init__(self, adapter, components: str = "grid", n_time: int = 8, n_bands: int = 4,
-                 component_map=None, fill: str = "zero", population_size: int = 20,
-                 max_generations: int = 12, max_evaluations: int = 66,
-                 sparsity_weight: float = 1.0, deletion_weight: float = 1.0, elite: int = 2,
-                 patience: int = 3, tol: float = 1e-4, init_keep: float = 0.5,
-                 init: str = "ranked", prefix_sizes=(0.125, 0.25, 0.375, 0.5, 0.625),
-                 prune: int = 10, fitness_scale: str = "log_odds_in",
+                 component_map=None, fill: str = "zero", population_size: int = 4,
+                 max_generations: int = 3, max_evaluations: int = 42,
+                 sparsity_weight: float = 2.0, deletion_weight: float = 2.0, elite: int = 2,
+                 patience: int = 1, tol: float = 1e-4, init_keep: float = 0.5,
+                 init: str = "ranked", prefix_sizes=(0.125, 0.25, 0.375),
+                 refined_prefix_areas=(0.06, 0.125), prune: int = 1,
+                 fitness_scale: str = "log_odds_in",
                  selection: Callable = tournament_selection, crossover: Callable = uniform_crossover,
                  mutation: Callable = bit_flip_mutation, elitism: Callable = best_elitism,
                  chunk_size: int = 64, path: str = "istft", seed: int = 0):
         super().__init__(adapter)
-        if population_size < 2 or not 0 <= elite < population_size:
-            raise ValueError("Need population_size >= 2 and 0 <= elite < population_size.")
+        if population_size < 1 or elite < 0:
+            raise ValueError("Need population_size >= 1 and elite >= 0.")
         if max_generations < 1 or max_evaluations < 1 or patience < 1:
             raise ValueError("max_generations, max_evaluations and patience must be >= 1.")
+        if prune < 0:
+            raise ValueError("prune (pruning candidates per generation) must be >= 0.")
         self.components, self.n_time, self.n_bands = components, n_time, n_bands
         self.component_map = component_map
         self.fill, self.path, self.chunk_size, self.seed = check_fill(fill), path, chunk_size, seed
@@ -254,19 +305,38 @@ class GeneticExplainer(Explainer):
         self.elite, self.patience, self.tol, self.init_keep = elite, patience, tol, init_keep
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}.")
-        if any(not 0 < float(f) <= 1 for f in prefix_sizes):
-            raise ValueError(f"prefix_sizes are fractions of the components in (0, 1], got {prefix_sizes!r}.")
+        for name, fractions in (("prefix_sizes", prefix_sizes), ("refined_prefix_areas", refined_prefix_areas)):
+            if any(not 0 < float(f) <= 1 for f in fractions):
+                raise ValueError(f"{name} are fractions in (0, 1], got {fractions!r}.")
         self.prefix_sizes = tuple(float(f) for f in prefix_sizes)
+        self.refined_prefix_areas = tuple(float(f) for f in refined_prefix_areas)
         if fitness_scale not in FITNESS_SCALES:
             raise ValueError(f"fitness_scale must be one of {FITNESS_SCALES}, got {fitness_scale!r}.")
         self.fitness_scale = fitness_scale
-        if not 0 <= prune < max_evaluations:
-            raise ValueError("prune (evaluations reserved for pruning) must lie in [0, max_evaluations).")
         self.init, self.prune = init, prune
         self.selection, self.crossover = selection, crossover
         self.mutation, self.elitism = mutation, elitism
 
-    # ---------------------------------------------------------------- search
+    # ------------------------------------------------------------ fitness
+    def _scaled(self, log_odds: float, kept: bool = True) -> float:
+        """A log-odds on the fitness scale (``kept``: of a masked-in input)."""
+        if self.fitness_scale == "probability" or (self.fitness_scale == "log_odds_in" and not kept):
+            return _sigmoid(log_odds)
+        return min(max(log_odds, -LOG_ODDS_CLIP), LOG_ODDS_CLIP)
+
+    def _fitness(self, s: _ClipSearch, genome: torch.Tensor) -> float:
+        """Fitness of an evaluated genome (``-inf`` when it was not evaluated)."""
+        kept = s.log_odds.get(_key(genome))
+        removed = s.log_odds.get(_key(~genome)) if self.deletion_weight else 0.0
+        if kept is None or removed is None:
+            return float("-inf")
+        value = self._scaled(kept) - self.sparsity_weight * float(genome.float().mean())
+        if self.deletion_weight:
+            drop = self._scaled(s.log_odds[_key(torch.ones_like(genome))], False) - self._scaled(removed, False)
+            value += self.deletion_weight * drop
+        return value
+
+    # ------------------------------------------------------------ generations
     def _structured(self, num_genes: int) -> torch.Tensor:
         """Genomes keeping one time segment (all bands) or one band (all segments)."""
         if self.init == "random" or self.components == "map":
@@ -277,162 +347,120 @@ class GeneticExplainer(Explainer):
         cols = [ids % bands == f for f in range(bands)] if bands > 1 else []
         return torch.stack(rows + cols)
 
-    def _initial(self, num_genes: int) -> _ClipSearch:
-        gen = torch.Generator().manual_seed(int(self.seed))
+    def _first_generation(self, s: _ClipSearch, num_genes: int) -> torch.Tensor:
+        """All-ones and the structured genomes; unless ``init="ranked"``, random
+        genomes up to ``population_size``."""
+        ones = torch.ones(1, num_genes, dtype=torch.bool)
         structured = self._structured(num_genes)
         if self.init == "ranked" and len(structured):
-            # a deterministic first generation: all-ones and the structured genomes
-            pop = torch.cat([torch.ones(1, num_genes, dtype=torch.bool), structured])
-            return _ClipSearch(generator=gen, population=pop, structured=structured,
-                               seeded=[_key(g) for g in pop])
-        pop = torch.rand(self.population_size, num_genes, generator=gen) < self.init_keep
-        pop[0] = True
-        structured = structured[: self.population_size - 1]
-        pop[1:1 + len(structured)] = structured
-        return _ClipSearch(generator=gen, population=pop)
+            return torch.cat([ones, structured])
+        fill = max(0, self.population_size - 1 - len(structured))
+        random = torch.rand(fill, num_genes, generator=s.generator) < self.init_keep
+        return torch.cat([ones, structured, random])
 
-    def _ranked_prefixes(self, s: _ClipSearch, num_genes: int) -> torch.Tensor:
-        """Top-``k`` genomes of the additive ranking from the structured genomes' results."""
+    def _first_order(self, s: _ClipSearch, num_genes: int) -> torch.Tensor:
+        """Components by decreasing score after the first generation: the
+        additive (segment + band) log-odds contrast of keeping minus removing
+        for the structured genomes, else the ridge weights."""
+        structured = self._structured(num_genes)
+        if not len(structured):
+            return torch.sort(self._ridge(s, num_genes), descending=True, stable=True).indices
         values = torch.zeros(num_genes, dtype=torch.float64)
-        for genome in s.structured:
-            if _key(genome) not in s.cache:  # budget spent before it was evaluated
-                continue
-            p_in, p_out = s.cache[_key(genome)]
-            score = self._scale(p_in) - (self._scale(p_out, False) if self.deletion_weight else 0.0)
-            values[genome] += score
-        order = torch.sort(values, descending=True, stable=True).indices
-        sizes = sorted({max(1, round(f * num_genes)) for f in self.prefix_sizes})
-        out = torch.zeros(len(sizes), num_genes, dtype=torch.bool)
-        for row, k in enumerate(sizes):
-            out[row, order[:k]] = True
-        return out
+        for genome in structured:
+            kept, removed = s.log_odds.get(_key(genome)), s.log_odds.get(_key(~genome))
+            if kept is not None:  # None: the budget ran out before it
+                values[genome] += kept - (removed if removed is not None else 0.0)
+        return torch.sort(values, descending=True, stable=True).indices
 
-    def _scale(self, p: float, kept: bool = True) -> float:
-        """A probability on the fitness scale (``kept``: of a masked-in input)."""
-        if self.fitness_scale == "probability" or (self.fitness_scale == "log_odds_in" and not kept):
-            return p
-        p = min(max(p, LOG_ODDS_EPS), 1.0 - LOG_ODDS_EPS)
-        return math.log(p / (1.0 - p))
-
-    def _fitness(self, genome: torch.Tensor, p_in: float, p_out: float, p_input: float) -> float:
-        value = self._scale(p_in) - self.sparsity_weight * float(genome.float().mean())
-        if self.deletion_weight:
-            value += self.deletion_weight * (self._scale(p_input, False) - self._scale(p_out, False))
-        return value
-
-    def _prune(self, scorer: PerturbationScorer, searches: List[_ClipSearch], p_input: torch.Tensor,
-               num_genes: int):
-        """Tries the best genome minus its ``j`` lowest-scored components, all clips in one batch."""
-        cost = 2 if self.deletion_weight else 1
-        clips, genomes = [], []
-        for b, s in enumerate(searches):
-            # ridge scores on the seed-independent genomes when there are (the same
-            # pruning order for every seed), else on every evaluation
-            scores = self._component_scores(s, num_genes, keys=s.seeded or None)
-            selected = s.best_genome.nonzero().flatten()
-            order = selected[torch.sort(scores[selected], stable=True).indices]
-            left = (self.max_evaluations - int(scorer.evaluations[b])) // cost
-            candidate = s.best_genome.clone()
-            for comp in order[: min(len(order) - 1, left, self.prune // cost)]:
-                candidate = candidate.clone()
-                candidate[comp] = False
-                if _key(candidate) not in s.cache:
-                    clips.append(b)
-                    genomes.append(candidate)
-        for b, g, (pi, po) in zip(clips, genomes, self._score(scorer, searches, clips, genomes)):
-            fit = self._fitness(g, pi, po, float(p_input[b]))
-            if fit >= searches[b].best_fitness:
-                searches[b].best_fitness, searches[b].best_genome = fit, g
-
-    def _score(self, scorer: PerturbationScorer, searches: List[_ClipSearch], clips: List[int],
-               genomes: List[torch.Tensor]) -> List[tuple]:
-        """Evaluates (clip, genome) pairs in shared chunks and caches ``(p_in, p_out)``."""
-        if not genomes:
-            return []
-        clips_t, genomes_t = torch.tensor(clips), torch.stack(genomes)
-        p_in = scorer.score(clips_t, genomes_t).tolist()
-        p_out = scorer.score(clips_t, ~genomes_t).tolist() if self.deletion_weight else [0.0] * len(p_in)
-        for b, g, pi, po in zip(clips, genomes, p_in, p_out):
-            searches[b].cache[_key(g)] = (pi, po)
-        return list(zip(p_in, p_out))
-
-    def _evaluate(self, scorer: PerturbationScorer, searches: List[_ClipSearch], p_input: torch.Tensor):
-        """Fills ``fitness`` of every active clip, evaluating unseen genomes in shared chunks."""
-        clips, genomes = [], []
-        for b, s in enumerate(searches):
-            if s.done:
-                continue
-            left = self.max_evaluations - self.prune - int(scorer.evaluations[b])
-            cost = 2 if self.deletion_weight else 1
-            new = {}
-            for g in s.population:
-                k = _key(g)
-                if k not in s.cache and k not in new and (len(new) + 1) * cost <= left:
-                    new[k] = g
-            clips += [b] * len(new)
-            genomes += list(new.values())
-        self._score(scorer, searches, clips, genomes)
-        for b, s in enumerate(searches):
-            if s.done:
-                continue
-            fit = []
-            for g in s.population:
-                hit = s.cache.get(_key(g))
-                if hit is None:  # over budget: never evaluated, never selected
-                    fit.append(float("-inf"))
-                    continue
-                fit.append(self._fitness(g, hit[0], hit[1], float(p_input[b])))
-            s.fitness = torch.tensor(fit, dtype=torch.float64)
-
-    def _advance(self, searches: List[_ClipSearch], evaluations: torch.Tensor):
-        """Bookkeeping (best, early stop, budget) and the next generation of active clips."""
-        cost = 2 if self.deletion_weight else 1
-        for b, s in enumerate(searches):
-            if s.done:
-                continue
-            s.generations += 1
-            i = int(torch.argmax(s.fitness))  # first maximum
-            if float(s.fitness[i]) > s.best_fitness + self.tol:
-                s.best_fitness, s.best_genome, s.stall = float(s.fitness[i]), s.population[i].clone(), 0
-            else:
-                s.stall += 1
-            s.history.append(s.best_fitness)
-            if (s.stall >= self.patience or s.generations >= self.max_generations
-                    or int(evaluations[b]) + cost > self.max_evaluations - self.prune):
-                s.done = True
-                continue
-            elites = self.elitism(s.population, s.fitness, self.elite)
-            prefixes = torch.zeros(0, elites.shape[1], dtype=torch.bool)
-            if s.structured is not None and s.generations == 1:
-                prefixes = self._ranked_prefixes(s, elites.shape[1])
-                s.seeded += [_key(g) for g in prefixes]
-            n_child = max(0, self.population_size - self.elite - len(prefixes))
+    def _next_generation(self, s: _ClipSearch, num_genes: int) -> torch.Tensor:
+        """Prefixes (of the first or the refined ranking), pruning candidates, children."""
+        parts = []
+        if s.generations == 1 and self.init == "ranked" and len(self._structured(num_genes)):
+            parts.append(_prefixes(s.order, sorted({max(1, round(f * num_genes)) for f in self.prefix_sizes})))
+        if s.generations >= 2 and self.refined_prefix_areas:
+            order = torch.sort(self._ridge(s, num_genes).double() / s.area, descending=True, stable=True).indices
+            covered = s.area[order].cumsum(0)
+            parts.append(_prefixes(order, sorted({max(1, int((covered <= f + 1e-9).sum()))
+                                                  for f in self.refined_prefix_areas})))
+        selected = s.best_genome.nonzero().flatten()
+        if self.prune and len(selected) > 1:
+            rank = torch.empty(num_genes, dtype=torch.long)
+            rank[s.order] = torch.arange(num_genes)
+            weakest = selected[torch.sort(rank[selected], descending=True, stable=True).indices]
+            pruned = s.best_genome.expand(min(self.prune, len(selected) - 1), -1).clone()
+            for j in range(len(pruned)):
+                pruned[j:, weakest[j]] = False  # row j drops the j + 1 weakest
+            parts.append(pruned)
+        n_child = max(0, self.population_size - sum(len(p) for p in parts))
+        if n_child:
             parents = self.selection(s.population, s.fitness, 2 * n_child, s.generator)
             children = self.crossover(parents[:n_child], parents[n_child:], s.generator)
-            children = self.mutation(children, s.generator)
-            s.population = torch.cat([elites, prefixes, children]).bool()
+            parts.append(self.mutation(children, s.generator).bool())
+        return torch.cat(parts)
 
-    def _component_scores(self, s: _ClipSearch, num_genes: int, ridge: float = 1.0,
-                          keys: Optional[List[bytes]] = None) -> torch.Tensor:
-        """Per component: its weight in a ridge regression of ``p_c`` on the kept
-        components, fitted on every evaluation of the search (no extra ones):
-        each genome gives the pair (kept, ``p_c(kept)``) and, with a deletion
-        term, the pair (its complement, ``p_c(removed)``).
+    # ------------------------------------------------------------ evaluation
+    def _requests(self, s: _ClipSearch, candidates: torch.Tensor, budget: int) -> List[torch.Tensor]:
+        """New genomes to evaluate for ``candidates`` (each with its complement
+        under the deletion term), as many candidates as ``budget`` allows."""
+        out, planned = [], set(s.log_odds)
+        for genome in candidates:
+            need = [g for g in ((genome, ~genome) if self.deletion_weight else (genome,))
+                    if _key(g) not in planned]
+            if len(out) + len(need) > budget:
+                break
+            planned.update(_key(g) for g in need)
+            out += need
+        return out
 
-        Used to order the pruning and to rank the components inside and
-        outside the selection (deletion/insertion curves).
-        """
-        keys = [k for k in (s.cache if keys is None else keys) if k in s.cache]
-        genomes = torch.stack([torch.frombuffer(bytearray(k), dtype=torch.bool) for k in keys])
-        genomes = genomes.reshape(-1, num_genes)
-        y = torch.tensor([s.cache[k][0] for k in keys], dtype=torch.float64)
-        if self.deletion_weight:
-            genomes = torch.cat([genomes, ~genomes])
-            y = torch.cat([y, torch.tensor([s.cache[k][1] for k in keys], dtype=torch.float64)])
-        x = genomes.double()
+    def _evaluate(self, scorer: PerturbationScorer, searches: List[_ClipSearch],
+                  candidates: List[Optional[torch.Tensor]]) -> None:
+        """One round: every active clip's new genomes in shared forward passes."""
+        clips, genomes = [], []
+        for b, (s, cand) in enumerate(zip(searches, candidates)):
+            if cand is not None:
+                new = self._requests(s, cand, self.max_evaluations - int(scorer.evaluations[b]))
+                clips += [b] * len(new)
+                genomes += new
+        if genomes:
+            values = scorer.score(torch.tensor(clips), torch.stack(genomes), log_odds=True).tolist()
+            for b, g, v in zip(clips, genomes, values):
+                searches[b].log_odds[_key(g)] = v
+
+    def _advance(self, s: _ClipSearch, generation: torch.Tensor, evaluations: int) -> None:
+        """Fitness of the generation, the best so far, the stopping rules."""
+        if self.deletion_weight:  # each evaluated pair gives two candidates
+            generation = _unique(torch.cat([generation, ~generation]))
+        fitness = torch.tensor([self._fitness(s, g) for g in generation], dtype=torch.float64)
+        evaluated = torch.isfinite(fitness)
+        generation, fitness = generation[evaluated], fitness[evaluated]
+        s.generations += 1
+        gain = False
+        if len(fitness):
+            i = int(torch.argmax(fitness))  # first maximum
+            if float(fitness[i]) > s.best_fitness + self.tol:
+                s.best_fitness, s.best_genome, gain = float(fitness[i]), generation[i].clone(), True
+        s.stall = 0 if gain else s.stall + 1
+        s.history.append(s.best_fitness)
+        if s.population is not None and self.elite:
+            elites = self.elitism(s.population, s.fitness, self.elite)
+            generation = torch.cat([elites, generation])
+            fitness = torch.cat([torch.tensor([self._fitness(s, g) for g in elites], dtype=torch.float64),
+                                 fitness])
+        s.population, s.fitness = generation, fitness
+        cost = 2 if self.deletion_weight else 1
+        s.done = (s.generations >= self.max_generations or s.stall >= self.patience
+                  or evaluations + cost > self.max_evaluations)
+
+    def _ridge(self, s: _ClipSearch, num_genes: int, ridge: float = 1.0) -> torch.Tensor:
+        """Per component: its weight in a ridge regression of the (clipped)
+        log-odds on the kept components, fitted on every evaluation of the
+        search (each evaluated genome is a pair (kept components, log-odds))."""
+        keys = list(s.log_odds)
+        x = torch.frombuffer(bytearray(b"".join(keys)), dtype=torch.bool).reshape(-1, num_genes).double()
+        y = torch.tensor([_clip(s.log_odds[k]) for k in keys], dtype=torch.float64)
         x, y = x - x.mean(0), y - y.mean()
         gram = x.T @ x + ridge * torch.eye(num_genes, dtype=torch.float64)
-        return torch.linalg.solve(gram, x.T @ y).float()
+        return torch.linalg.solve(gram, x.T @ y)
 
     @torch.no_grad()
     def compute(self, wavs, wav_lens, target, probs) -> Attribution:
@@ -441,13 +469,24 @@ class GeneticExplainer(Explainer):
                                                self.component_map)
         scorer = PerturbationScorer(self.adapter, wavs, wav_lens, target, maps, self.fill, self.path,
                                     self.chunk_size, self.seed)
-        p_input = probs.gather(1, target[:, None]).squeeze(1).cpu()
-        searches = [self._initial(num_genes) for _ in range(wavs.shape[0])]
-        while not all(s.done for s in searches):
-            self._evaluate(scorer, searches, p_input)
-            self._advance(searches, scorer.evaluations)
-        if self.prune:
-            self._prune(scorer, searches, p_input, num_genes)
+        input_log_odds = probability_log_odds(probs, target).cpu().tolist()
+        bins = [torch.bincount(m[m >= 0].flatten().cpu(), minlength=num_genes).clamp_min(1).double()
+                for m in maps]  # (K,) bins of each component, per clip
+        ones = _key(torch.ones(num_genes, dtype=torch.bool))
+        searches = [_ClipSearch(generator=g, log_odds={ones: lo}, area=n / n.sum())  # the input needs
+                    for g, lo, n in zip(clip_generators(wavs, wav_lens, self.seed),  # no evaluation
+                                        input_log_odds, bins)]
+        candidates = [self._first_generation(s, num_genes) for s in searches]
+        while True:
+            self._evaluate(scorer, searches, candidates)
+            for b, (s, cand) in enumerate(zip(searches, candidates)):
+                if cand is not None:
+                    self._advance(s, cand, int(scorer.evaluations[b]))
+                    if s.order is None:
+                        s.order = self._first_order(s, num_genes)
+            if all(s.done for s in searches):
+                break
+            candidates = [None if s.done else self._next_generation(s, num_genes) for s in searches]
         genomes = torch.stack([s.best_genome for s in searches])  # (B, K)
         details = [{
             "genome": s.best_genome.int().tolist(),
@@ -455,11 +494,33 @@ class GeneticExplainer(Explainer):
             "num_components": num_genes,
             "fitness": s.best_fitness,
             "fitness_history": s.history,
-            "component_scores": self._component_scores(s, num_genes).tolist(),
+            "component_scores": (self._ridge(s, num_genes) / n).tolist(),
             "generations": s.generations,
             "evaluations": int(scorer.evaluations[b]),
-        } for b, s in enumerate(searches)]
+        } for b, (s, n) in enumerate(zip(searches, bins))]
         return selection_attribution(genomes, maps, details)
+
+
+def probability_log_odds(probs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Log-odds ``[B]`` of the target classes ``[B]`` from probabilities ``[B, C]``:
+    ``log p_c - log(sum of the others)``, exact while the others do not
+    underflow (``log(p_c / (1 - p_c))`` saturates where ``p_c`` rounds to 1).
+
+    >>> probability_log_odds(torch.tensor([[1.0 - 1e-9, 1e-9]]), torch.tensor([0])).round().tolist()
+    [21.0]
+    """
+    probs = probs.double()
+    own = probs.gather(1, target[:, None]).squeeze(1)
+    others = probs.scatter(1, target[:, None], 0.0).sum(dim=1)
+    return torch.log(own) - torch.log(others)
+
+
+def _clip(log_odds: float) -> float:
+    return min(max(log_odds, -LOG_ODDS_CLIP), LOG_ODDS_CLIP)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
 def ranking_values(genome: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:

@@ -107,10 +107,11 @@ def test_budget_early_stop_and_deletion_term(detector):
     exp = small_ga(detector, max_evaluations=1000, max_generations=50, patience=2).explain(planted_clips(1))
     info = exp.details[0]
     assert info["generations"] < 50  # stopped on the plateau
-    # deletion term: two evaluations (kept and removed) per genome, still within budget
+    # deletion term: two evaluations (kept and removed) per genome, still within budget; the
+    # all-ones genome is the input (no evaluation), its complement (nothing kept) costs one
     exp = small_ga(detector, deletion_weight=1.0, max_evaluations=40).explain(planted_clips(1))
     info = exp.details[0]
-    assert info["evaluations"] <= 40 and info["evaluations"] % 2 == 0
+    assert info["evaluations"] <= 40 and info["evaluations"] % 2 == 1
 
 
 def test_fill_is_recorded_and_used_for_the_reported_probabilities(detector):
@@ -156,15 +157,32 @@ def test_ranked_init_is_deterministic_and_ranks_the_planted_component(detector):
     first = [small_ga(detector, seed=s, max_generations=1, prune=0).explain(wavs) for s in (0, 7)]
     assert first[0].details[0]["genome"] == first[1].details[0]["genome"]
     ga = small_ga(detector, max_generations=1, prune=0)
-    search = ga._initial(16)
-    assert search.population.shape == (1 + 4 + 4, 16) and bool(search.population[0].all())
-    ga.explain(wavs)  # fills nothing on `search`; score the structured genomes by hand instead
-    for genome in search.structured:
-        kept = genome[1].item()  # the planted component (segment 0, band 1)
-        search.cache[G._key(genome)] = (0.99 if kept else 0.01, 0.01 if kept else 0.99)
-    prefixes = ga._ranked_prefixes(search, 16)
+    search = G._ClipSearch(generator=torch.Generator(), log_odds={}, area=torch.full((16,), 1 / 16))
+    first = ga._first_generation(search, 16)
+    assert first.shape == (1 + 4 + 4, 16) and bool(first[0].all())
+    # score the structured genomes by hand: kept with the planted component (segment 0,
+    # band 1) the decision holds (log-odds +5), removed with it the decision goes (-5)
+    for genome in first[1:]:
+        planted = genome[1].item()
+        search.log_odds[G._key(genome)] = 5.0 if planted else -5.0
+        search.log_odds[G._key(~genome)] = -5.0 if planted else 5.0
+    order = ga._first_order(search, 16)
+    assert int(order[0]) == 1  # the only component in both the best segment and the best band
+    prefixes = G._prefixes(order, [1, 4, 8])
     assert bool(prefixes[:, 1].all())  # in every prefix, the smallest included
-    assert prefixes.sum(dim=1).tolist() == sorted(prefixes.sum(dim=1).tolist())
+    assert prefixes.sum(dim=1).tolist() == [1, 4, 8]
+
+
+def test_generations_are_single_rounds_of_forward_passes(detector):
+    # a batch of clips costs one model call per generation (chunks permitting),
+    # not one per clip: the generations of all clips share their forward passes
+    calls = []
+    model = detector.model.module
+    model.register_forward_hook(lambda *_: calls.append(1))
+    exp = small_ga(detector, chunk_size=512).explain(planted_clips(3))
+    generations = max(d["generations"] for d in exp.details)
+    # one call for the input's probabilities, one per generation, one for the masked audio
+    assert len(calls) == 1 + generations + 1
 
 
 def test_fitness_scales_and_bad_settings(detector):
