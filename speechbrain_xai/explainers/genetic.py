@@ -32,8 +32,9 @@ so the search is built to need few generations:
    lowest-ranked components, ``prune``) and children bred by selection,
    crossover and mutation, up to ``population_size`` genomes.
 3. Later generations: prefixes of the refined ranking, a ridge regression of
-   the log-odds on every genome evaluated so far, per bin of each component
-   (covering the ``refined_prefix_areas`` fractions of the clip's bins),
+   the log-odds on every genome evaluated so far, divided by each component's
+   share of the bins (the prefixes cover the ``refined_prefix_areas``
+   fractions of the clip's bins: at equal weight, small components first),
    pruning candidates and children.
 
 Every evaluated genome and its complement are candidates (the deletion term
@@ -201,9 +202,7 @@ class GeneticExplainer(Explainer):
     selected components first (each group ordered by the component scores),
     for deletion / insertion curves. The component scores are the ridge
     weights of the log-odds on the kept components, fitted on every
-    evaluation of the search (no extra ones), divided by each component's
-    number of bins: the curves remove and insert bins, so a small component
-    with the same effect as a large one ranks first.
+    evaluation of the search (no extra ones).
 
     Arguments
     ---------
@@ -378,7 +377,8 @@ class GeneticExplainer(Explainer):
         if s.generations == 1 and self.init == "ranked" and len(self._structured(num_genes)):
             parts.append(_prefixes(s.order, sorted({max(1, round(f * num_genes)) for f in self.prefix_sizes})))
         if s.generations >= 2 and self.refined_prefix_areas:
-            order = torch.sort(self._ridge(s, num_genes).double() / s.area, descending=True, stable=True).indices
+            # per bin: the prefixes cover a share of the bins, small components first at equal weight
+            order = torch.sort(self._ridge(s, num_genes) / s.area, descending=True, stable=True).indices
             covered = s.area[order].cumsum(0)
             parts.append(_prefixes(order, sorted({max(1, int((covered <= f + 1e-9).sum()))
                                                   for f in self.refined_prefix_areas})))
@@ -494,10 +494,10 @@ class GeneticExplainer(Explainer):
             "num_components": num_genes,
             "fitness": s.best_fitness,
             "fitness_history": s.history,
-            "component_scores": (self._ridge(s, num_genes) / n).tolist(),
+            "component_scores": self._ridge(s, num_genes).tolist(),
             "generations": s.generations,
             "evaluations": int(scorer.evaluations[b]),
-        } for b, (s, n) in enumerate(zip(searches, bins))]
+        } for b, s in enumerate(searches)]
         return selection_attribution(genomes, maps, details)
 
 
