@@ -75,7 +75,8 @@ class Explanation:
                   mode: str = "linear", method: str = "", settings: Optional[Dict] = None,
                   probs_input: Optional[torch.Tensor] = None, fill: str = "zero",
                   fill_seed: int = 0, importance: Optional[torch.Tensor] = None,
-                  details: Optional[List[Dict]] = None) -> "Explanation":
+                  details: Optional[List[Dict]] = None,
+                  spec: Optional[torch.Tensor] = None) -> "Explanation":
         """Builds an explanation from a mask: the one place where the masked
         audio and the three sets of probabilities are computed.
 
@@ -110,6 +111,8 @@ class Explanation:
             (default: the mask).
         details : list of dict, optional
             Per-example facts of the method (JSON-ready).
+        spec : torch.Tensor, optional
+            ``adapter.stft(wavs)`` when already computed.
         """
         if mode not in MASK_MODES:
             raise ValueError(f"Unknown mask mode {mode!r}; use one of {MASK_MODES}.")
@@ -120,14 +123,15 @@ class Explanation:
         if probs_input is None:
             probs_input = adapter.probabilities(wavs, wav_lens)
         target = adapter.resolve_targets(target, probs_input)
-        spec = adapter.stft(wavs)
+        if spec is None:
+            spec = adapter.stft(wavs)
         mask = mask.detach().to(spec.device).clamp(0.0, 1.0)
         fill_mag = None
         if fill != "zero":
             valid = valid_frame_counts(wav_lens, wavs.shape[1], adapter.stft_config)
             fill_mag = fill_magnitude(spec, fill, valid, fill_seed)
         masked_in, masked_out = masked_waveforms(spec, mask, adapter.stft_config, wavs.shape[1],
-                                                 mode, fill_mag)
+                                                 mode, fill_mag, wavs=wavs)
         # masked-in and masked-out audio in one forward pass (one call of 2B, not two of B)
         probs_in, probs_out = adapter.probabilities(torch.cat([masked_in, masked_out]),
                                                     torch.cat([wav_lens, wav_lens])).split(wavs.shape[0])

@@ -70,3 +70,47 @@ def test_bad_inputs_raise():
         STFTConfig(n_fft=256, win_length=512)
     with pytest.raises(ValueError, match="complex"):
         istft(spec.abs(), cfg, 4000)
+
+
+@pytest.mark.parametrize("cfg", [
+    STFTConfig(),
+    STFTConfig.from_ms(16000, 1024, 23.22, 11.61, window="hann"),
+    STFTConfig(n_fft=512, win_length=400, hop_length=160),
+    STFTConfig(n_fft=400, hop_length=100, window="rect", center=False),
+])
+def test_istft_equals_torch_istft(cfg):
+    torch.manual_seed(3)
+    wavs = torch.randn(2, 5000)
+    spec = stft(wavs, cfg) * torch.rand(2, cfg.num_frames(5000), cfg.n_freq)
+    for length in (5000, 4990):
+        ref = torch.istft(spec.transpose(1, 2), cfg.n_fft, cfg.hop_length, cfg.win_length,
+                          cfg.window_tensor(), cfg.center, False, True, length=length)
+        assert (istft(spec, cfg, length) - ref).abs().max() < 1e-6
+    # differentiable, with torch.istft's gradient
+    ours, theirs = spec.clone().requires_grad_(), spec.clone().requires_grad_()
+    istft(ours, cfg, 5000).pow(2).sum().backward()
+    torch.istft(theirs.transpose(1, 2), cfg.n_fft, cfg.hop_length, cfg.win_length, cfg.window_tensor(),
+                cfg.center, False, True, length=5000).pow(2).sum().backward()
+    assert (ours.grad - theirs.grad).abs().max() < 1e-5
+
+
+def test_istft_refuses_windows_that_do_not_overlap():
+    cfg = STFTConfig(n_fft=256, hop_length=256, window="hann")
+    spec = stft(torch.randn(1, 2000), cfg)
+    with pytest.raises(ValueError, match="NOLA"):
+        istft(spec, cfg, 2000)
+
+
+@pytest.mark.parametrize("mode", ["linear", "log1p"])
+def test_masked_waveforms_from_the_input_equal_two_inverse_transforms(mode):
+    torch.manual_seed(4)
+    cfg = STFTConfig()
+    wavs = torch.randn(3, 6000)
+    spec = stft(wavs, cfg)
+    mask = torch.rand(spec.shape)
+    ref_in = istft(apply_mask(spec, mask, mode), cfg, 6000)
+    ref_out = istft(apply_mask(spec, 1 - mask, mode), cfg, 6000)
+    inside, outside = masked_waveforms(spec, mask, cfg, 6000, mode, wavs=wavs)
+    assert (inside - ref_in).abs().max() < 1e-6 and (outside - ref_out).abs().max() < 1e-5
+    with pytest.raises(ValueError, match="waveforms"):
+        masked_waveforms(spec, mask, cfg, 6000, "linear", wavs=wavs[:2])
