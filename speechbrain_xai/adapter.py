@@ -343,6 +343,51 @@ class ClassifierAdapter(torch.nn.Module):
         """Complex STFT ``[B, T, F]`` on the adapter's mask grid."""
         return stft(wavs, self.stft_config)
 
+    def forward_with_spectrum(self, wavs: torch.Tensor, wav_lens: Optional[torch.Tensor] = None,
+                              layers: Sequence[str] = ()
+                              ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
+        """One forward pass that also gives the input's complex STFT on
+        :attr:`stft_config` and the outputs of the named ``layers``.
+
+        Where the front-end computes that very STFT (:attr:`has_feature_path`)
+        it is read from the front-end during the forward (a hook) instead of
+        being computed a second time; otherwise it is computed with
+        :meth:`stft`. Either way it equals ``adapter.stft(wavs)``.
+
+        Returns
+        -------
+        (torch.Tensor, dict, torch.Tensor)
+            Logits ``[B, C]``, ``{layer: output}`` and the STFT ``[B, T, F]``.
+
+        Example
+        -------
+        >>> from speechbrain.lobes.features import Fbank
+        >>> from speechbrain_xai.lobes.classifiers import ClassifierHead, SmallCNN
+        >>> adapter = ClassifierAdapter.from_modules(
+        ...     Fbank(n_mels=16), SmallCNN(16, (4,), 8), ClassifierHead(8, 2), sample_rate=16000)
+        >>> wavs = torch.randn(2, 4000)
+        >>> logits, reps, spec = adapter.forward_with_spectrum(wavs, layers=["embedding_model.blocks.0"])
+        >>> torch.equal(spec, adapter.stft(wavs)), tuple(reps["embedding_model.blocks.0"].shape)
+        (True, (2, 4, 13, 8))
+        """
+        front = self._front_end_stft_name() if self.has_feature_path else None
+        names = list(dict.fromkeys(list(layers) + ([front] if front else [])))
+        with self.capture(names) as reps:
+            logits = self.forward(wavs, wav_lens)
+        if front is None:
+            return logits, reps, self.stft(wavs)
+        # SpeechBrain's STFT gives view_as_real(stft).transpose(1, 2): (B, T, F, 2)
+        out = reps[front] if front in layers else reps.pop(front)
+        return logits, reps, torch.view_as_complex(out)
+
+    def _front_end_stft_name(self) -> Optional[str]:
+        """Name of the front-end's STFT module inside :attr:`model` (None if unknown)."""
+        target = getattr(self.model, "stft_module", None)
+        for name, module in self.model.named_modules():
+            if module is target and name:
+                return name
+        return None
+
     def spectrum_logits(self, spec: torch.Tensor, length: int,
                         wav_lens: Optional[torch.Tensor] = None, path: str = "istft") -> torch.Tensor:
         """Logits for a (masked, filled or otherwise perturbed) complex STFT:
