@@ -131,7 +131,9 @@ class MaskDecoder(nn.Module):
                 f"log_mag must be [B, T, {self.n_freq}] (the STFT grid the decoder was built for), "
                 f"got {tuple(log_mag.shape)}."
             )
-        maps = [_pointwise(self._as_map(rep, c), proj)
+        # channels-last throughout: several times faster for few-channel
+        # convolutions on CPU (and a 1x1 convolution then beats a matrix product)
+        maps = [proj(self._as_map(rep, c).contiguous(memory_format=torch.channels_last))
                 for rep, c, proj in zip(reps, self.layer_channels, self.projections)]
         # working grid: the finest time and frequency resolution among the maps
         # (the classifier's own feature axes, e.g. mel)
@@ -139,24 +141,56 @@ class MaskDecoder(nn.Module):
         x = maps[0] if maps[0].shape[2:] == size else F.interpolate(
             maps[0], size=size, mode="bilinear", align_corners=False)
         for m in maps[1:]:
-            x = x + F.interpolate(m, size=size, mode="bilinear", align_corners=False)
-        # channels-last: several times faster for few-channel convolutions on CPU
-        x = self.fusion(x.contiguous(memory_format=torch.channels_last))
-        logit = _pointwise(x, self.to_logit)  # (B, 1, T', F')
+            x = x.add_(F.interpolate(m, size=size, mode="bilinear", align_corners=False))
+        x = self.fusion(x) if self.training else _fused_eval(self.fusion, x)
+        logit = self.to_logit(x)  # (B, 1, T', F')
         # one resampling to the STFT grid: linear in time, mel-aware in frequency
         logit = to_grid(logit, log_mag.shape[1], self.freq_pos).squeeze(1)  # (B, T, F)
         # gain * standardised log-magnitude, folded into one full-resolution op:
         # gain * (L - mean) / std = (gain / std) * L - gain * mean / std
-        std, mean = torch.std_mean(log_mag, dim=(1, 2), keepdim=True)
+        # (in place on the fresh resampled map: nothing else holds it)
+        std, mean = _std_mean(log_mag)  # (B, 1, 1)
         scale = self.refine_gain / std.clamp_min(1e-3)  # (B, 1, F)
-        return torch.sigmoid(torch.addcmul(logit + (self.refine_bias - scale * mean), log_mag, scale))
+        return logit.add_(self.refine_bias - scale * mean).addcmul_(log_mag, scale).sigmoid_()
 
 
-def _pointwise(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
-    """A 1x1 ``conv`` as a matrix product (much faster than the convolution
-    kernel for small maps and few channels)."""
-    out = torch.einsum("bchw,oc->bohw", x, conv.weight[:, :, 0, 0])
-    return out + conv.bias[None, :, None, None]
+def _std_mean(x: torch.Tensor):
+    """Standard deviation (unbiased) and mean of each example of ``x`` ``[B, ...]``,
+    shaped ``[B, 1, 1, ...]``: two passes (mean, then the norm of the centred
+    values), as accurate as ``torch.std_mean`` and several times faster on CPU."""
+    flat = x.flatten(1)
+    mean = flat.mean(dim=1, keepdim=True)
+    std = torch.linalg.vector_norm(flat - mean, dim=1, keepdim=True) / max(flat.shape[1] - 1, 1) ** 0.5
+    shape = (-1,) + (1,) * (x.dim() - 1)
+    return std.view(shape), mean.view(shape)
+
+
+def _fused_eval(fusion: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """``fusion(x)`` in eval mode with each BatchNorm folded into the
+    convolution before it (its running statistics become a per-channel scale
+    of the weights and a bias) and the ReLUs in place: the same function,
+    equal within float rounding, with two fewer passes over the map per layer."""
+    layers = list(fusion)
+    i = 0
+    while i < len(layers):
+        conv = layers[i]
+        norm = layers[i + 1] if i + 1 < len(layers) else None
+        if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats:
+            factor = torch.rsqrt(norm.running_var + norm.eps)  # (C,)
+            if norm.weight is not None:
+                factor = factor * norm.weight
+            shift = -norm.running_mean if conv.bias is None else conv.bias - norm.running_mean
+            shift = shift * factor if norm.bias is None else torch.addcmul(norm.bias, shift, factor)
+            x = F.conv2d(x, conv.weight * factor[:, None, None, None], shift,
+                         conv.stride, conv.padding, conv.dilation, conv.groups)
+            i += 2
+        elif isinstance(conv, nn.ReLU):
+            x = x.relu_()
+            i += 1
+        else:
+            x = conv(x)
+            i += 1
+    return x
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -73,3 +73,23 @@ def _learn_energy():
         opt.step()
     mask = dec([rep], log_magnitude(spec)).detach()
     assert float(mask[:, :, 10:14].mean()) > 0.8 > 0.2 > float(mask[:, :, 20:].mean())
+
+
+def test_eval_mode_folds_batchnorm_into_the_fusion_convolutions():
+    from speechbrain_xai.lobes.decoders import _fused_eval
+
+    torch.manual_seed(2)
+    dec = MaskDecoder([4], n_freq=33, hidden=6)
+    x = torch.randn(2, 6, 10, 8)
+    dec.train()
+    for _ in range(3):  # running statistics away from their init
+        dec.fusion(x + torch.randn_like(x))
+    dec.eval()
+    with torch.no_grad():
+        assert (_fused_eval(dec.fusion, x.clone()) - dec.fusion(x)).abs().max() < 1e-5
+    # training mode runs the modules themselves (batch statistics, running averages updated)
+    dec.train()
+    before = dec.fusion[1].running_mean.clone()
+    dec([torch.randn(2, 4, 10, 8)], torch.randn(2, 21, 33)).sum().backward()
+    assert not torch.equal(before, dec.fusion[1].running_mean)
+    assert dec.fusion[0].weight.grad is not None
