@@ -61,11 +61,16 @@ class Attribution:
     details : list of dict, optional
         Per-example facts of the method (e.g. the genetic explainer's genome,
         fitness and model evaluations), kept in the explanation.
+    spec : torch.Tensor, optional
+        The input's complex STFT ``[B, T, F]`` when the method computed it
+        (``adapter.stft(wavs)``), so that :meth:`Explainer.explain` does not
+        compute it again.
     """
 
     masks: torch.Tensor
     importance: Optional[torch.Tensor] = None
     details: Optional[List[Dict]] = None
+    spec: Optional[torch.Tensor] = None
 
 
 class Explainer:
@@ -125,10 +130,17 @@ class Explainer:
         out.setdefault("mask_mode", self.mask_mode)
         return out
 
+    def input_probabilities(self, wavs: torch.Tensor, wav_lens: torch.Tensor) -> torch.Tensor:
+        """The classifier's probabilities ``[B, C]`` on the prepared input (run
+        once per call, under ``no_grad``, before :meth:`compute`). A method
+        that needs more from this forward pass (hidden representations, the
+        STFT) overrides it to keep them for its :meth:`compute`."""
+        return self.adapter.probabilities(wavs, wav_lens)
+
     def _prepare(self, wavs, wav_lens, target, sample_rate):
         wavs, wav_lens = self.adapter.prepare(wavs, wav_lens, sample_rate)
         with torch.no_grad():
-            probs = self.adapter.probabilities(wavs, wav_lens)
+            probs = self.input_probabilities(wavs, wav_lens)
         return wavs, wav_lens, self.adapter.resolve_targets(target, probs), probs
 
     def attribute(self, wavs, wav_lens=None, target=None,
@@ -148,7 +160,7 @@ class Explainer:
             self.adapter, wavs, result.masks, wav_lens, target, mode=self.mask_mode,
             method=self.name, settings=self.settings(), probs_input=probs, fill=self.fill,
             fill_seed=int(getattr(self, "seed", 0) or 0), importance=result.importance,
-            details=result.details,
+            details=result.details, spec=result.spec,
         )
         exp.seconds = time.perf_counter() - start
         return exp

@@ -28,14 +28,14 @@ interpreter loads with
 from __future__ import annotations
 
 import contextlib
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 
 from speechbrain_xai.explainers.base import Attribution, Explainer, register_explainer
 from speechbrain_xai.lobes.decoders import log_magnitude, stack_representations
-from speechbrain_xai.stft import MASK_MODES
+from speechbrain_xai.stft import MASK_MODES, masked_waveforms
 
 
 # --------------------------------------------------------------------------
@@ -45,6 +45,10 @@ def decode_masks(adapter, decoder, layers: Sequence[str], wavs: torch.Tensor,
                  wav_lens: Optional[torch.Tensor] = None
                  ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One L-MAC pass: the classifier's forward with hooks, then the decoder.
+
+    The STFT the masks live on is read from the classifier's own front-end
+    during that forward where it is the same grid
+    (:meth:`~speechbrain_xai.adapter.ClassifierAdapter.forward_with_spectrum`).
 
     Returns
     -------
@@ -65,13 +69,28 @@ def decode_masks(adapter, decoder, layers: Sequence[str], wavs: torch.Tensor,
     """
     if wav_lens is None:
         wav_lens = torch.ones(wavs.shape[0], device=wavs.device)
-    spec = adapter.stft(wavs)
-    with adapter.capture(layers) as reps:
-        logits = adapter(wavs, wav_lens)
+    logits, reps, spec = adapter.forward_with_spectrum(wavs, wav_lens, layers)
+    return masks_from_representations(decoder, layers, reps, spec), logits, spec
+
+
+def masks_from_representations(decoder, layers: Sequence[str], reps: Dict[str, torch.Tensor],
+                               spec: torch.Tensor) -> torch.Tensor:
+    """The decoder's masks ``[B, T, F]`` from the captured ``{layer: output}``
+    and the input's complex STFT ``[B, T, F]``."""
     # a 1-D representation [B, C] (one vector per clip) is one frame
     maps = [r.unsqueeze(1) if r.dim() == 2 else r for r in stack_representations(reps, layers)]
-    mask = decoder(maps, log_magnitude(spec))
-    return mask, logits, spec
+    return decoder(maps, log_magnitude(spec))
+
+
+class ListenableMasks(NamedTuple):
+    """An L-MAC explanation without the re-classification: masks ``[B, T, F]``,
+    the classifier's logits on the input ``[B, C]``, and the masked-in and
+    masked-out audio ``[B, N]``."""
+
+    mask: torch.Tensor
+    logits: torch.Tensor
+    masked_in: torch.Tensor
+    masked_out: torch.Tensor
 
 
 @contextlib.contextmanager
@@ -149,11 +168,43 @@ class LMACExplainer(Explainer):
                           **getattr(self.decoder, "config", {})}
         return out
 
+    def input_probabilities(self, wavs, wav_lens):
+        """The forward on the input, with the decoder's layers captured and the
+        STFT read from the front-end, both kept for :meth:`compute`: the
+        classifier runs once on the input."""
+        logits, reps, spec = self.adapter.forward_with_spectrum(wavs, wav_lens, self.layers)
+        self._input_pass = (wavs, reps, spec)
+        return logits.softmax(dim=-1)
+
     @torch.no_grad()
     def compute(self, wavs, wav_lens, target, probs) -> Attribution:
+        kept, self._input_pass = getattr(self, "_input_pass", None), None
+        if kept is not None and kept[0] is wavs:
+            _, reps, spec = kept
+        else:
+            _, reps, spec = self.adapter.forward_with_spectrum(wavs, wav_lens, self.layers)
         with eval_mode(self.decoder):
-            mask, _, _ = decode_masks(self.adapter, self.decoder, self.layers, wavs, wav_lens)
-        return Attribution(mask)
+            mask = masks_from_representations(self.decoder, self.layers, reps, spec)
+        return Attribution(mask, spec=spec)
+
+    @torch.no_grad()
+    def listenable(self, wavs, wav_lens=None, sample_rate: Optional[int] = None) -> ListenableMasks:
+        """Masks, the classifier's logits, masked-in and masked-out audio for
+        waveforms ``[N]``, ``[B, N]`` or ``[B, N, channels]`` (at
+        ``sample_rate``, default the classifier's), from one forward pass of
+        the classifier and one ISTFT (for linear masks the masked-out audio is
+        the input minus the masked-in audio:
+        :func:`speechbrain_xai.stft.masked_waveforms`). The fast path of
+        :meth:`LMACInterpreter.interpret_batch
+        <speechbrain_xai.inference.lmac.LMACInterpreter.interpret_batch>`;
+        :meth:`explain` also re-classifies the masked audio.
+        """
+        wavs, wav_lens = self.adapter.prepare(wavs, wav_lens, sample_rate)
+        with eval_mode(self.decoder):
+            mask, logits, spec = decode_masks(self.adapter, self.decoder, self.layers, wavs, wav_lens)
+        masked_in, masked_out = masked_waveforms(spec, mask, self.adapter.stft_config,
+                                                 wavs.shape[1], self.mask_mode, wavs=wavs)
+        return ListenableMasks(mask, logits, masked_in, masked_out)
 
 
 def _check_same_classifier(given, loaded, source: str) -> None:

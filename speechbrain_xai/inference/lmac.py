@@ -24,7 +24,6 @@ import torch
 
 from speechbrain_xai.inference.explainer import ExplainerInterface, export_explainer
 from speechbrain_xai.lobes.decoders import MaskDecoder, decoder_yaml
-from speechbrain_xai.stft import apply_mask, istft
 
 
 class LMACInterpreter(ExplainerInterface):
@@ -37,7 +36,8 @@ class LMACInterpreter(ExplainerInterface):
     ``self.explainer``, an :class:`~speechbrain_xai.explainers.lmac.LMACExplainer`),
     ``interpret_batch(wavs, wav_lens)`` returns the masks ``[B, T, F]`` (on
     ``self.adapter.stft_config``), the masked-in (listenable) audio ``[B, N]``
-    and the predicted labels.
+    and the predicted labels, from one forward pass of the classifier
+    (``self.explainer.listenable`` also gives the masked-out audio).
     """
 
     MODULES_NEEDED = ["decoder", "embedding_model", "classifier"]
@@ -55,11 +55,8 @@ class LMACInterpreter(ExplainerInterface):
                         ) -> Tuple[torch.Tensor, torch.Tensor, List[str]]:
         """Masks, masked-in audio and predicted labels for waveforms ``[B, N]``
         at ``self.hparams.sample_rate`` (``[B, N, channels]`` is downmixed)."""
-        wavs, wav_lens = self.adapter.prepare(wavs, wav_lens)
-        mask = self.explainer.attribute(wavs, wav_lens)
-        masked_in = istft(apply_mask(self.adapter.stft(wavs), mask, self.explainer.mask_mode),
-                          self.adapter.stft_config, wavs.shape[1])
-        return mask, masked_in, self._labels(self.adapter(wavs, wav_lens).argmax(dim=-1))
+        out = self.explainer.listenable(wavs, wav_lens)
+        return out.mask, out.masked_in, self._labels(out.logits.argmax(dim=-1))
 
     def interpret_file(self, path: str, savedir: Optional[str] = None
                        ) -> Tuple[torch.Tensor, torch.Tensor, str]:

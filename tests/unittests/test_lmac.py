@@ -105,3 +105,69 @@ def test_interpreter_resamples_downmixes_and_matches_batch(tiny_modules, tmp_pat
     exp = interp.explain_batch(wav.unsqueeze(0))
     assert exp.method == "lmac" and torch.allclose(exp.mask[0], mask, atol=1e-5)
     assert exp.settings["layers"] == LAYERS and exp.settings["decoder"]["hidden"] == 4
+
+
+def _plain_decoder(dec, maps, log_mag):
+    """The decoder written plainly (modules as they are, BatchNorm unfused,
+    einsum projections, torch.std_mean): the reference of the fast path."""
+    import torch.nn.functional as F
+
+    from speechbrain_xai.stft import to_grid
+
+    def pointwise(x, conv):
+        return torch.einsum("bchw,oc->bohw", x, conv.weight[:, :, 0, 0]) + conv.bias[None, :, None, None]
+
+    maps = [pointwise(dec._as_map(r, c), p) for r, c, p in zip(maps, dec.layer_channels, dec.projections)]
+    size = (max(m.shape[2] for m in maps), max(m.shape[3] for m in maps))
+    x = sum(F.interpolate(m, size=size, mode="bilinear", align_corners=False) for m in maps)
+    logit = pointwise(dec.fusion(x), dec.to_logit)
+    logit = to_grid(logit, log_mag.shape[1], dec.freq_pos).squeeze(1)
+    std, mean = torch.std_mean(log_mag, dim=(1, 2), keepdim=True)
+    z = dec.refine_gain * (log_mag - mean) / std.clamp_min(1e-3) + dec.refine_bias
+    return torch.sigmoid(logit + z)
+
+
+@pytest.mark.parametrize("mask_mode", ["linear", "log1p"])
+def test_fast_listenable_path_equals_the_plain_computation(tiny_adapter, mask_mode):
+    """One forward (STFT read from the front-end), the folded decoder, one ISTFT
+    with masked-out = input - masked-in: the same masks and audio as the plain
+    path (separate STFT, hooked forward, plain decoder, torch.istft twice)."""
+    from speechbrain_xai.explainers.lmac import LMACExplainer
+    from speechbrain_xai.stft import apply_mask, stft
+
+    torch.manual_seed(0)
+    dec = MaskDecoder([4, 8], n_freq=tiny_adapter.stft_config.n_freq, hidden=4)
+    with torch.no_grad():  # a trained-looking decoder: BatchNorm statistics and gains not at their init
+        for bn in dec.fusion:
+            if isinstance(bn, torch.nn.BatchNorm2d):
+                bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2)
+                bn.weight.uniform_(0.5, 1.5), bn.bias.uniform_(-0.5, 0.5)
+        dec.refine_gain.uniform_(-1, 1), dec.refine_bias.uniform_(-1, 1)
+    explainer = LMACExplainer(tiny_adapter, dec, LAYERS, mask_mode=mask_mode)
+    wavs, lens = tiny_adapter.prepare(0.1 * torch.randn(3, 8000), torch.tensor([1.0, 0.6, 1.0]))
+    fast = explainer.listenable(wavs, lens)
+
+    cfg = tiny_adapter.stft_config
+    spec = stft(wavs, cfg)
+    with torch.no_grad(), tiny_adapter.capture(LAYERS) as reps:
+        logits = tiny_adapter(wavs, lens)
+    dec.eval()
+    with torch.no_grad():
+        mask = _plain_decoder(dec, [reps[n] for n in LAYERS], torch.log(spec.abs() + 1e-6))
+
+    def plain_istft(s):
+        return torch.istft(s.transpose(1, 2), cfg.n_fft, cfg.hop_length, cfg.win_length,
+                           cfg.window_tensor(), cfg.center, False, True, length=wavs.shape[1])
+
+    masked_in = plain_istft(apply_mask(spec, mask, mask_mode))
+    masked_out = plain_istft(apply_mask(spec, 1 - mask, mask_mode))
+    assert torch.equal(fast.logits, logits)
+    assert (fast.mask - mask).abs().max() < 2e-6
+    scale = wavs.abs().max()
+    assert (fast.masked_in - masked_in).abs().max() < 2e-6 * scale
+    assert (fast.masked_out - masked_out).abs().max() < 2e-6 * scale
+    # explain(): the same masks and audio, the input forward run once
+    exp = explainer.explain(wavs, lens)
+    assert (exp.mask - mask).abs().max() < 2e-6
+    assert (exp.masked_out - masked_out).abs().max() < 2e-6 * scale
+    assert torch.allclose(exp.probs_input, logits.softmax(-1), atol=1e-6)
