@@ -1,25 +1,32 @@
 #!/usr/bin/env python3
 """Cost of explaining a batch with L-MAC vs the classifier's own forward pass.
 
-Times, on the same batch and in the same process (median of ``--repeats``
-runs after a warm-up, under ``torch.no_grad``):
+Times, on the same batch and in the same process, interleaved (each round runs
+every row once; median of ``--repeats`` rounds after a warm-up, under
+``torch.no_grad``):
 
-* ``classifier``: the classifier's forward alone (waveforms -> logits);
-* ``L-MAC masks``: STFT + the classifier's forward with hooks + the decoder;
-* ``L-MAC masks + audio``: the same plus the ISTFT of the masked-in audio
-  (everything ``interpret_batch`` returns);
+* ``classifier``: the classifier's forward alone (waveforms -> logits), the
+  baseline of the ratios;
+* ``L-MAC masks``: the classifier's forward with hooks (its STFT read from
+  the front-end) + the decoder (``decode_masks``);
+* ``L-MAC masks + audio``: the same plus the masked-in and masked-out audio
+  (``LMACExplainer.listenable``: everything ``interpret_batch`` returns, and
+  the masked-out audio);
+* ``L-MAC explain()``: the full ``Explanation``, which also re-classifies the
+  masked-in and masked-out audio (two more forwards).
 
-and prints the ratios and the decoder's parameter count next to
-SpeechBrain's ESC50 L-MAC decoder (``CNN14PSI_stft(dim=2048)``, counted by
-instantiating it with ``--count_speechbrain_decoder``, about 15 s).
+It prints the ratios and the decoder's parameter count next to SpeechBrain's
+ESC50 L-MAC decoder (``CNN14PSI_stft(dim=2048)``, counted by instantiating it
+with ``--count_speechbrain_decoder``, about 15 s).
 
 Example:
-    python recipes/VocalMix/interpret/benchmark_lmac_speed.py results/VocalMix/interpret/lmac/1234/interpreter \
-        --data_folder data/VocalMix --manifest results/VocalMix/interpret/lmac/1234/save/test.csv
+    python recipes/VocalMix/interpret/benchmark_lmac_speed.py results/VocalMix/interpret/lmac/1234/interpreter \\
+        --batch_size 16 --seconds 4
 """
 
 import argparse
 import csv
+import os
 import statistics
 import time
 
@@ -39,14 +46,19 @@ def load_batch(args, sample_rate):
     return 0.1 * torch.randn(args.batch_size, int(args.seconds * sample_rate), generator=gen)
 
 
-def timed(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def interleaved(fns, repeats, sync=lambda: None):
+    """Median seconds of each function, the functions run in turn in each round."""
+    for fn in fns.values():  # warm-up
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main():
@@ -55,9 +67,10 @@ def main():
     parser.add_argument("--manifest", default=None, help="CSV with a wav column ($data_root paths)")
     parser.add_argument("--data_folder", default="", help="value of $data_root")
     parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=2.0, help="clip length without a manifest")
+    parser.add_argument("--seconds", type=float, default=4.0, help="clip length without a manifest")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--count_speechbrain_decoder", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -65,31 +78,29 @@ def main():
     from speechbrain_xai.explainers.lmac import decode_masks
     from speechbrain_xai.inference.lmac import LMACInterpreter
     from speechbrain_xai.lobes.decoders import count_parameters
-    from speechbrain_xai.stft import apply_mask, istft
 
-    interp = LMACInterpreter.from_hparams(args.interpreter, savedir=None)
-    adapter, decoder = interp.adapter, interp.mods.decoder
+    interp = LMACInterpreter.from_hparams(args.interpreter, savedir=None,
+                                          run_opts={"device": args.device})
+    adapter, explainer = interp.adapter, interp.explainer
+    decoder = explainer.decoder.eval()
     wavs, lens = adapter.prepare(load_batch(args, adapter.sample_rate))
+    sync = torch.cuda.synchronize if wavs.is_cuda else (lambda: None)
 
-    def classify():
-        adapter(wavs, lens)
-
-    def masks():
-        decode_masks(adapter, decoder, interp.explainer.layers, wavs, lens)
-
-    def masks_and_audio():
-        mask, _, spec = decode_masks(adapter, decoder, interp.explainer.layers, wavs, lens)
-        istft(apply_mask(spec, mask, interp.explainer.mask_mode), adapter.stft_config, wavs.shape[1])
-
+    rows = {
+        "classifier": lambda: adapter(wavs, lens),
+        "L-MAC masks": lambda: decode_masks(adapter, decoder, explainer.layers, wavs, lens),
+        "L-MAC masks + audio": lambda: explainer.listenable(wavs, lens),
+        "L-MAC explain()": lambda: explainer.explain(wavs, lens),
+    }
     with torch.no_grad():
-        base = timed(classify, args.repeats)
-        rows = [("classifier", base), ("L-MAC masks", timed(masks, args.repeats)),
-                ("L-MAC masks + audio", timed(masks_and_audio, args.repeats))]
-    print(f"batch {tuple(wavs.shape)} at {adapter.sample_rate} Hz, {args.threads} threads, "
-          f"median of {args.repeats}")
+        med = interleaved(rows, args.repeats, sync)
+    base = med["classifier"]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"batch {tuple(wavs.shape)} at {adapter.sample_rate} Hz on {args.device}, "
+          f"{args.threads} threads, median of {args.repeats} interleaved rounds, load {load:.2f}")
     print(f"| {'run':<20} | {'ms / batch':>10} | {'ratio':>6} |")
     print(f"|{'-' * 22}|{'-' * 12}|{'-' * 8}|")
-    for name, sec in rows:
+    for name, sec in med.items():
         print(f"| {name:<20} | {1000 * sec:>10.1f} | {sec / base:>6.2f} |")
     n_params = count_parameters(decoder)
     print(f"decoder parameters: {n_params:,}")
