@@ -54,7 +54,7 @@ from speechbrain_xai.stft import to_grid
 
 def log_magnitude(spec: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """``log(|X| + eps)`` of a complex STFT, ``[B, T, F]`` (the decoder's skip input)."""
-    return torch.log(spec.abs() + eps)
+    return spec.abs().add_(eps).log_()  # in place on the fresh magnitude: one full-size tensor
 
 
 class MaskDecoder(nn.Module):
