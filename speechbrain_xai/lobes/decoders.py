@@ -49,6 +49,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from speechbrain_xai.frontends import frequency_positions
+from speechbrain_xai.lobes.folding import batchnorm_affine
 from speechbrain_xai.stft import to_grid
 
 
@@ -169,19 +170,19 @@ def _fused_eval(fusion: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     """``fusion(x)`` in eval mode with each BatchNorm folded into the
     convolution before it (its running statistics become a per-channel scale
     of the weights and a bias) and the ReLUs in place: the same function,
-    equal within float rounding, with two fewer passes over the map per layer."""
+    equal within float rounding, with two fewer passes over the map per layer
+    (the weights are folded at each call: they may be training, see
+    :mod:`speechbrain_xai.lobes.folding`)."""
     layers = list(fusion)
     i = 0
     while i < len(layers):
         conv = layers[i]
         norm = layers[i + 1] if i + 1 < len(layers) else None
         if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats:
-            factor = torch.rsqrt(norm.running_var + norm.eps)  # (C,)
-            if norm.weight is not None:
-                factor = factor * norm.weight
-            shift = -norm.running_mean if conv.bias is None else conv.bias - norm.running_mean
-            shift = shift * factor if norm.bias is None else torch.addcmul(norm.bias, shift, factor)
-            x = F.conv2d(x, conv.weight * factor[:, None, None, None], shift,
+            scale, shift = batchnorm_affine(norm)  # (C,)
+            if conv.bias is not None:
+                shift = torch.addcmul(shift, conv.bias, scale)
+            x = F.conv2d(x, conv.weight * scale[:, None, None, None], shift,
                          conv.stride, conv.padding, conv.dilation, conv.groups)
             i += 2
         elif isinstance(conv, nn.ReLU):
