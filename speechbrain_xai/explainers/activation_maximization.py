@@ -30,6 +30,7 @@ The rest of the method lives beside this file:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -40,6 +41,7 @@ import torch
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_xai.files import torch_load, torch_save
+from speechbrain_xai.lobes.folding import fold_batchnorm
 
 logger = get_logger(__name__)
 
@@ -223,6 +225,15 @@ class LatentActivationMaximizer:
         kernels round differently for other batch sizes (about 1e-6 after a
         few steps), and a long optimisation can amplify that.
     betas, eps : Adam constants.
+    fold_batchnorm : bool
+        Search on frozen copies of the classifier and the generator with each
+        BatchNorm folded into the layer before it
+        (:func:`speechbrain_xai.lobes.folding.fold_batchnorm`: the eval-mode
+        networks, one pass less forward and backward per BatchNorm; rounding
+        differs by about 1e-6). On CPU, a search of at least
+        :attr:`CHANNELS_LAST_ROWS` rows also runs them with channels-last
+        weights (faster convolutions for large batches, slower for a few rows).
+        The copies are made once and remade when a parameter changes.
 
     Example
     -------
@@ -240,13 +251,39 @@ class LatentActivationMaximizer:
     (torch.Size([4, 2, 16, 16]), torch.Size([4, 2]))
     """
 
+    #: Rows from which a CPU search runs channels-last (see ``fold_batchnorm``).
+    CHANNELS_LAST_ROWS = 16
+
     def __init__(self, adapter, generator, unit: UnitSpec, chunk_size: int = 512,
-                 betas=(0.9, 0.999), eps: float = 1e-8):
+                 betas=(0.9, 0.999), eps: float = 1e-8, fold_batchnorm: bool = True):
         self.adapter = adapter
         self.generator = generator.eval()
         self.unit = unit
         self.chunk_size = int(chunk_size)
         self.betas, self.eps = betas, eps
+        self.fold_batchnorm = bool(fold_batchnorm)
+        self._copies: Dict[tuple, tuple] = {}
+
+    @contextlib.contextmanager
+    def _search_networks(self, rows: int):
+        """Runs the block with ``self.adapter`` and ``self.generator`` replaced
+        by their folded copies (see ``fold_batchnorm``), cached per state."""
+        if not self.fold_batchnorm:
+            yield
+            return
+        adapter, generator = self.adapter, self.generator
+        channels_last = self.device.type == "cpu" and rows >= self.CHANNELS_LAST_ROWS
+        key = (channels_last, _state_key(adapter), _state_key(generator))
+        if key not in self._copies:
+            copies = (fold_batchnorm(adapter), fold_batchnorm(generator))
+            if channels_last:
+                copies = tuple(m.to(memory_format=torch.channels_last) for m in copies)
+            self._copies = {key: copies}  # one state is kept: the networks' current one
+        self.adapter, self.generator = self._copies[key]
+        try:
+            yield
+        finally:
+            self.adapter, self.generator = adapter, generator
 
     # -- parametrisation (overridden by the input-space baseline)
     stochastic = False  # True when to_features applies random transforms at search steps
@@ -331,6 +368,11 @@ class LatentActivationMaximizer:
         settings, seeds = list(settings), [int(s) for s in seeds]
         if not settings or not seeds:
             raise ValueError("Give at least one setting and one seed.")
+        tracks, _ = self.tracks(settings)
+        with self._search_networks(len(tracks) * len(seeds)):
+            return self._search(settings, seeds, checkpoint_path, checkpoint_every, callback)
+
+    def _search(self, settings, seeds, checkpoint_path, checkpoint_every, callback) -> SearchResult:
         S, K, dev = len(settings), len(seeds), self.device
         tracks, track_of = self.tracks(settings)
         T = len(tracks)
@@ -342,6 +384,10 @@ class LatentActivationMaximizer:
         pen = per_row([s.penalty for s in tracks])
         sign = per_row([1.0 if s.direction == "max" else -1.0 for s in tracks])
         budget = per_row([s.steps for s in tracks], torch.long)  # (T * K,)
+        # the same budgets on the host: which rows run at a step is known without
+        # asking the device (no synchronisation inside the loop)
+        row_budget = [s.steps for s in tracks for _ in range(K)]
+        budget_ends = set(row_budget)
         # setting row s * K + k reads track row track_of[s] * K + k
         source = (per_row(track_of, torch.long) * K
                   + torch.arange(K, device=dev).repeat(S))
@@ -362,22 +408,25 @@ class LatentActivationMaximizer:
             else:
                 logger.warning("Ignoring %s: it belongs to another search.", checkpoint_path)
         b1, b2 = self.betas
+        max_steps = max(row_budget)
         logger.info("Search: %d settings x %d seeds as %d tracks (%d rows), up to %d steps",
-                    S, K, T, T * K, int(budget.max()))
-        for t in range(state["step"], int(budget.max()) + 1):
+                    S, K, T, T * K, max_steps)
+        chunks: List[Tuple[torch.Tensor, bool]] = []
+        ones = [1] * (params.dim() - 1)
+        for t in range(state["step"], max_steps + 1):
             if checkpoint_path and t > 0 and t % checkpoint_every == 0 and t != state["step"]:
                 state["step"] = t
                 torch_save({**state, "key": key}, checkpoint_path)
-            rows = (budget >= t).nonzero().flatten()
+            if not chunks or (t - 1) in budget_ends:  # the rows still running changed
+                chunks = _row_chunks(row_budget, t, self.chunk_size, dev)
             grads = torch.zeros_like(state["params"])
             obj_t = torch.full((T * K,), -math.inf, device=dev)
-            for chunk in rows.split(self.chunk_size):
+            for chunk, moving in chunks:
                 p = state["params"][chunk].detach().requires_grad_(True)
                 with torch.enable_grad():
                     act = self.unit(self.adapter, self.to_features(p, t))
                     obj = sign[chunk] * act - pen[chunk] * self.prior(p)
-                    moving = budget[chunk] > t
-                    if bool(moving.any()):
+                    if moving:
                         grads[chunk] = torch.autograd.grad(obj.sum(), p)[0]
                 obj = obj.detach()
                 if self.stochastic:  # judge the best on the untransformed example
@@ -388,11 +437,11 @@ class LatentActivationMaximizer:
             # the best example so far, per setting (its own budget)
             candidate = obj_t[source]
             better = (setting_budget >= t) & (candidate > state["best_obj"])
-            idx = better.nonzero().flatten()
-            state["best_obj"][idx] = candidate[idx]
-            state["best_params"][idx] = state["params"][source[idx]].detach()
-            state["best_step"][idx] = t
-            move = (budget > t).float().view(-1, *[1] * (params.dim() - 1))
+            state["best_obj"] = torch.where(better, candidate, state["best_obj"])
+            state["best_params"] = torch.where(better.view(-1, *ones), state["params"][source],
+                                               state["best_params"])
+            state["best_step"] = state["best_step"].masked_fill(better, t)
+            move = (budget > t).float().view(-1, *ones)
             # Adam ascent, only on rows whose budget is not spent
             state["m"] = torch.where(move > 0, b1 * state["m"] + (1 - b1) * grads, state["m"])
             state["v"] = torch.where(move > 0, b2 * state["v"] + (1 - b2) * grads.pow(2), state["v"])
@@ -401,8 +450,8 @@ class LatentActivationMaximizer:
             row_lr = lr.view_as(move)
             state["params"] = state["params"] + move * row_lr * m_hat / (v_hat.sqrt() + self.eps)
             if t % 100 == 0:
-                logger.info("Search step %d/%d (%d rows still moving)", t, int(budget.max()),
-                            int((budget > t).sum()))
+                logger.info("Search step %d/%d (%d rows still moving)", t, max_steps,
+                            sum(b > t for b in row_budget))
             if callback is not None:
                 callback(t)
         if checkpoint_path and os.path.isfile(checkpoint_path):
@@ -420,6 +469,25 @@ class LatentActivationMaximizer:
                             best.reshape(*shape, *best.shape[1:]).cpu(), act.reshape(shape).cpu(),
                             state["best_obj"].reshape(shape).cpu(),
                             state["best_step"].reshape(shape).cpu())
+
+
+def _row_chunks(row_budget: Sequence[int], step: int, chunk_size: int, device
+                ) -> List[Tuple[torch.Tensor, bool]]:
+    """The rows evaluated at ``step`` (budget >= step) in chunks of at most
+    ``chunk_size``, each with whether any of its rows still moves (budget > step)."""
+    rows = [r for r, b in enumerate(row_budget) if b >= step]
+    out = []
+    for i in range(0, len(rows), chunk_size):
+        part = rows[i:i + chunk_size]
+        out.append((torch.tensor(part, device=device), any(row_budget[r] > step for r in part)))
+    return out
+
+
+def _state_key(module: torch.nn.Module) -> tuple:
+    """Identifies the current values of a module's parameters and buffers
+    (storage, version counter): changes when they are trained or moved."""
+    return (id(module),) + tuple((t.data_ptr(), t._version, t.device.type)
+                                 for t in module.state_dict().values())
 
 
 class InputActivationMaximizer(LatentActivationMaximizer):

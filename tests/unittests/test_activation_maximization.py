@@ -190,3 +190,30 @@ def test_excerpts_from_features():
     assert torch.equal(x[4], feats[1, 8:18])
     with pytest.raises(ValueError, match="excerpt_frames"):
         excerpts_from_features(feats, torch.tensor([1.0, 0.1]), 10)
+
+
+def test_folded_channels_last_search_equals_the_networks_as_they_are(tiny_adapter, generator):
+    """The search's folded (and, from 16 rows on CPU, channels-last) copies are
+    the eval-mode networks: a short search agrees with the unfolded one."""
+    settings = setting_grid([3], [0.1, 0.01], [0.01, 0.001], ["max", "min"])  # 8 tracks
+    seeds = [0, 1, 2]  # 24 rows: channels-last
+    assert len(settings) * len(seeds) >= LatentActivationMaximizer.CHANNELS_LAST_ROWS
+    fast = LatentActivationMaximizer(tiny_adapter, generator, VOICE).search(settings, seeds)
+    plain = LatentActivationMaximizer(tiny_adapter, generator, VOICE,
+                                      fold_batchnorm=False).search(settings, seeds)
+    assert torch.allclose(fast.params, plain.params, atol=1e-4)
+    assert torch.allclose(fast.activation, plain.activation, atol=1e-4)
+    assert torch.equal(fast.best_step, plain.best_step)
+
+
+def test_folded_copies_follow_the_networks(tiny_adapter, generator):
+    am = LatentActivationMaximizer(tiny_adapter, generator, VOICE)
+    setting = [AMSetting(2, 0.1, 0.01)]
+    before = am.search(setting, [0])
+    with torch.no_grad():  # the generator changes (e.g. trained further): new copies
+        generator.upsample[0].weight.mul_(1.5)
+    after = am.search(setting, [0])
+    plain = LatentActivationMaximizer(tiny_adapter, generator, VOICE, fold_batchnorm=False)
+    assert not torch.allclose(before.features, after.features)
+    assert torch.allclose(after.features, plain.search(setting, [0]).features, atol=1e-5)
+    assert am.generator is generator and am.adapter is tiny_adapter  # the originals are kept

@@ -14,6 +14,7 @@ the recipe's sizes are used (the timing does not depend on the weights).
 """
 
 import argparse
+import os
 import time
 
 import torch
@@ -49,14 +50,14 @@ def build(args):
     return adapter.to(args.device), gen.to(args.device).eval(), unit
 
 
-def timed(fn, device):
+def timed_with(fn, device, clock=time.perf_counter):
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    start = time.perf_counter()
+    start = clock()
     out = fn()
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    return out, time.perf_counter() - start
+    return out, clock() - start
 
 
 def main():
@@ -71,10 +72,22 @@ def main():
     parser.add_argument("--full_grid", action="store_true", help="also time the paper grid, 50 seeds")
     parser.add_argument("--full_steps", default="100,500,1000")
     parser.add_argument("--chunk_size", type=int, default=4096)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="cpu: process CPU time, steadier than wall time on a shared machine "
+                             "(meaningful with --threads 1 on CPU)")
+    parser.add_argument("--no_fold_batchnorm", action="store_true",
+                        help="search on the networks as they are (BatchNorm not folded)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     torch.set_grad_enabled(True)
     adapter, gen, unit = build(args)
-    am = LatentActivationMaximizer(adapter, gen, unit, chunk_size=args.chunk_size)
+    am = LatentActivationMaximizer(adapter, gen, unit, chunk_size=args.chunk_size,
+                                   fold_batchnorm=not args.no_fold_batchnorm)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+
+    def timed(fn, device):
+        return timed_with(fn, device, clock)
     steps = [int(s) for s in args.steps.split(",")]
     settings = setting_grid(steps, [0.1, 0.01], [0.01], ["max", "min"])
     seeds = list(range(args.seeds))
@@ -94,8 +107,11 @@ def main():
                for i in range(len(settings)) for j in range(len(seeds)))
     loop_act = torch.stack([torch.stack([r.activation[0, 0] for r in row]) for row in loop])
     runs = len(settings) * len(seeds)
-    print(f"device: {args.device}; slice: {len(settings)} settings (steps {steps}, lr 0.1/0.01, "
-          f"penalty 0.01, max/min) x {len(seeds)} seeds = {runs} runs")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"device: {args.device}, {args.threads} threads, {args.clock} clock, load {load:.2f}, "
+          f"BatchNorm {'not ' if args.no_fold_batchnorm else ''}folded; slice: {len(settings)} "
+          f"settings (steps {steps}, lr 0.1/0.01, penalty 0.01, max/min) x {len(seeds)} seeds "
+          f"= {runs} runs")
     print("| mode | runs | seconds | ratio |")
     print("|---|---|---|---|")
     print(f"| one run at a time | {runs} | {t_loop:.2f} | 1.00 |")
