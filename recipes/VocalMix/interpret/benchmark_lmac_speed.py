@@ -3,7 +3,8 @@
 
 Times, on the same batch and in the same process, interleaved (each round runs
 every row once; median of ``--repeats`` rounds after a warm-up, under
-``torch.no_grad``):
+``torch.no_grad``; wall time, or process CPU time with ``--clock cpu``, steadier
+on a shared machine with ``--threads 1``):
 
 * ``classifier``: the classifier's forward alone (waveforms -> logits), the
   baseline of the ratios;
@@ -46,7 +47,7 @@ def load_batch(args, sample_rate):
     return 0.1 * torch.randn(args.batch_size, int(args.seconds * sample_rate), generator=gen)
 
 
-def interleaved(fns, repeats, sync=lambda: None):
+def interleaved(fns, repeats, sync=lambda: None, clock=time.perf_counter):
     """Median seconds of each function, the functions run in turn in each round."""
     for fn in fns.values():  # warm-up
         fn()
@@ -54,10 +55,10 @@ def interleaved(fns, repeats, sync=lambda: None):
     for _ in range(repeats):
         for name, fn in fns.items():
             sync()
-            start = time.perf_counter()
+            start = clock()
             fn()
             sync()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -71,6 +72,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="cpu: process CPU time, steadier than wall time on a shared machine "
+                             "(meaningful with --threads 1 on CPU)")
     parser.add_argument("--count_speechbrain_decoder", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -93,11 +97,13 @@ def main():
         "L-MAC explain()": lambda: explainer.explain(wavs, lens),
     }
     with torch.no_grad():
-        med = interleaved(rows, args.repeats, sync)
+        clock = time.process_time if args.clock == "cpu" else time.perf_counter
+        med = interleaved(rows, args.repeats, sync, clock)
     base = med["classifier"]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"batch {tuple(wavs.shape)} at {adapter.sample_rate} Hz on {args.device}, "
-          f"{args.threads} threads, median of {args.repeats} interleaved rounds, load {load:.2f}")
+          f"{args.threads} threads, {args.clock} clock, median of {args.repeats} interleaved rounds, "
+          f"load {load:.2f}")
     print(f"| {'run':<20} | {'ms / batch':>10} | {'ratio':>6} |")
     print(f"|{'-' * 22}|{'-' * 12}|{'-' * 8}|")
     for name, sec in med.items():
