@@ -230,10 +230,13 @@ class LatentActivationMaximizer:
         BatchNorm folded into the layer before it
         (:func:`speechbrain_xai.lobes.folding.fold_batchnorm`: the eval-mode
         networks, one pass less forward and backward per BatchNorm; rounding
-        differs by about 1e-6). On CPU, a search of at least
-        :attr:`CHANNELS_LAST_ROWS` rows also runs them with channels-last
-        weights (faster convolutions for large batches, slower for a few rows).
-        The copies are made once and remade when a parameter changes.
+        differs by about 1e-6). The copies are made once and remade when a
+        parameter of the networks changes.
+    channels_last : bool
+        With ``fold_batchnorm``, on CPU: run the copies with channels-last
+        weights. Faster convolutions for large batches (a grid of many rows),
+        slower for a few rows; float32 rounds differently from the default
+        layout, so keep one choice for searches that must agree bit for bit.
 
     Example
     -------
@@ -251,28 +254,26 @@ class LatentActivationMaximizer:
     (torch.Size([4, 2, 16, 16]), torch.Size([4, 2]))
     """
 
-    #: Rows from which a CPU search runs channels-last (see ``fold_batchnorm``).
-    CHANNELS_LAST_ROWS = 16
-
     def __init__(self, adapter, generator, unit: UnitSpec, chunk_size: int = 512,
-                 betas=(0.9, 0.999), eps: float = 1e-8, fold_batchnorm: bool = True):
+                 betas=(0.9, 0.999), eps: float = 1e-8, fold_batchnorm: bool = True,
+                 channels_last: bool = False):
         self.adapter = adapter
         self.generator = generator.eval()
         self.unit = unit
         self.chunk_size = int(chunk_size)
         self.betas, self.eps = betas, eps
-        self.fold_batchnorm = bool(fold_batchnorm)
+        self.fold_batchnorm, self.channels_last = bool(fold_batchnorm), bool(channels_last)
         self._copies: Dict[tuple, tuple] = {}
 
     @contextlib.contextmanager
-    def _search_networks(self, rows: int):
+    def _search_networks(self):
         """Runs the block with ``self.adapter`` and ``self.generator`` replaced
         by their folded copies (see ``fold_batchnorm``), cached per state."""
         if not self.fold_batchnorm:
             yield
             return
         adapter, generator = self.adapter, self.generator
-        channels_last = self.device.type == "cpu" and rows >= self.CHANNELS_LAST_ROWS
+        channels_last = self.channels_last and self.device.type == "cpu"
         key = (channels_last, _state_key(adapter), _state_key(generator))
         if key not in self._copies:
             copies = (fold_batchnorm(adapter), fold_batchnorm(generator))
@@ -368,8 +369,7 @@ class LatentActivationMaximizer:
         settings, seeds = list(settings), [int(s) for s in seeds]
         if not settings or not seeds:
             raise ValueError("Give at least one setting and one seed.")
-        tracks, _ = self.tracks(settings)
-        with self._search_networks(len(tracks) * len(seeds)):
+        with self._search_networks():
             return self._search(settings, seeds, checkpoint_path, checkpoint_every, callback)
 
     def _search(self, settings, seeds, checkpoint_path, checkpoint_every, callback) -> SearchResult:
