@@ -37,7 +37,7 @@ logger = get_logger(__name__)
 @reads_hparams("layers", "mask_mode", "l_in", "l_out", "l1", "tv", "out_loss", "train_path",
                "contamination", "contamination_prob", "snr_range", "guided_weight",
                "guided_from_epoch", "guided_corr", "guided_bin", "epoch_counter", "ckpt_to_keep",
-               "train_logger", optional=("lr_annealing",))
+               "train_logger", optional=("lr_annealing", "checkpoint_selection"))
 class LMACBrain(FrozenClassifierBrain):
     """Trains an L-MAC mask decoder on a frozen classifier.
 
@@ -52,8 +52,28 @@ class LMACBrain(FrozenClassifierBrain):
     batch; ``[]`` disables), ``contamination_prob``, ``snr_range``,
     ``guided_weight``, ``guided_from_epoch``, ``guided_corr``,
     ``guided_bin``, ``epoch_counter``, ``ckpt_to_keep``, ``train_logger``;
-    optional ``lr_annealing``. The batches carry ``sig``.
+    optional ``lr_annealing`` and ``checkpoint_selection`` (see
+    :meth:`recover_selected`). The batches carry ``sig``.
     """
+
+    #: How :meth:`recover_selected` picks the checkpoint that is tested and exported.
+    CHECKPOINT_SELECTIONS = ("lowest_valid_loss", "last")
+
+    def recover_selected(self):
+        """Loads the checkpoint chosen by ``checkpoint_selection``:
+        ``"lowest_valid_loss"`` (the default) or ``"last"``, the end of
+        training, which is the end of the guided stage when there is one (its
+        BCE term trains the decoder but is not in the valid loss, so the
+        lowest valid loss tends to pick an epoch before it). Returns the
+        checkpoint (None when there is none)."""
+        rule = getattr(self.hparams, "checkpoint_selection", None) or "lowest_valid_loss"
+        if rule not in self.CHECKPOINT_SELECTIONS:
+            raise ValueError(f"checkpoint_selection is {rule!r}; use one of {self.CHECKPOINT_SELECTIONS}.")
+        if rule == "last":
+            # the epoch is in the meta of checkpoints written since it was added; unixtime otherwise
+            return self.checkpointer.recover_if_possible(
+                importance_key=lambda c: (c.meta.get("epoch", -1), c.meta.get("unixtime", 0.0)))
+        return self.checkpointer.recover_if_possible(min_key="loss")
 
     def __init__(self, modules=None, opt_class=None, hparams=None, run_opts=None,
                  checkpointer=None, adapter=None):
@@ -151,8 +171,10 @@ class LMACBrain(FrozenClassifierBrain):
                 sb.nnet.schedulers.update_learning_rate(self.optimizer, new_lr)
             self.hparams.train_logger.log_stats(
                 {"epoch": epoch, "lr": lr}, train_stats=self.train_stats, valid_stats=stats)
+            # the most recent checkpoint is kept too (keep_recent): "last" can always choose it
             self.checkpointer.save_and_keep_only(
-                meta={"loss": stage_loss}, min_keys=["loss"], num_to_keep=self.hparams.ckpt_to_keep)
+                meta={"loss": stage_loss, "epoch": int(epoch)}, min_keys=["loss"],
+                num_to_keep=self.hparams.ckpt_to_keep)
         else:
             self.hparams.train_logger.log_stats(
                 {"Epoch loaded": self.hparams.epoch_counter.current}, test_stats=stats)
@@ -167,7 +189,8 @@ def run_lmac(hparams: Dict, run_opts: Dict, datasets: Dict) -> LMACBrain:
     """The L-MAC recipe after data preparation (VocalMix and ESC-50 alike):
 
     1. trains the decoder (:class:`LMACBrain`, resumable from its checkpoints);
-    2. loads the checkpoint with the lowest validation loss and evaluates
+    2. loads the checkpoint chosen by ``checkpoint_selection`` (default: the
+       lowest validation loss; ``last``: the end of training) and evaluates
        L-MAC and the ``baselines`` (``{label: {method: name, ...options}}``)
        on the test set in every ``test_conditions`` entry with the harness
        (results.md / results.json / per_clip.csv in ``output_folder``; the
@@ -180,6 +203,10 @@ def run_lmac(hparams: Dict, run_opts: Dict, datasets: Dict) -> LMACBrain:
     from speechbrain_xai.inference.lmac import export_interpreter
 
     require_hparams(hparams, run_lmac, "run_lmac")
+    selection = hparams.get("checkpoint_selection") or "lowest_valid_loss"
+    if selection not in LMACBrain.CHECKPOINT_SELECTIONS:  # before training, not after it
+        raise ValueError(f"checkpoint_selection is {selection!r}; use one of "
+                         f"{LMACBrain.CHECKPOINT_SELECTIONS}.")
     adapter = hparams["classifier"]
     brain = LMACBrain(modules=hparams["modules"], opt_class=hparams["opt_class"], hparams=hparams,
                       run_opts=run_opts, checkpointer=hparams["checkpointer"], adapter=adapter)
@@ -191,10 +218,11 @@ def run_lmac(hparams: Dict, run_opts: Dict, datasets: Dict) -> LMACBrain:
               valid_loader_kwargs=hparams["valid_dataloader_opts"])
     train_seconds = time.time() - start
     epochs_trained = hparams["epoch_counter"].current
-    brain.checkpointer.recover_if_possible(min_key="loss")
+    brain.recover_selected()
     first = next(iter(hparams["test_conditions"]))
     explainers = {"L-MAC": brain.explainer(), **dict(hparams["baselines"] or {})}
     extra = {"epochs_trained": epochs_trained, "epoch_selected": hparams["epoch_counter"].current,
+             "checkpoint_selection": hparams.get("checkpoint_selection") or "lowest_valid_loss",
              "train_wall_s": round(train_seconds, 1),
              "decoder_parameters": n_params, "classifier_source": str(hparams["classifier_source"])}
     test_splits = list(hparams.get("test_splits") or ["test"])
