@@ -37,7 +37,8 @@ setup(
         "captum": ["captum"],
         "lime": ["lime"],
         # selenium drives the system's chromium in the report's browser test (.ci/run installs it)
-        "test": ["pytest", "scipy", "matplotlib", "captum", "lime", "selenium"],
+        # pytest-xdist: the README's test command runs two workers (one thread each)
+        "test": ["pytest", "pytest-xdist", "scipy", "matplotlib", "captum", "lime", "selenium"],
         "all": ["matplotlib", "captum", "lime", "pytest", "scipy"],
     },
     package_data={"speechbrain_xai": ["pretrained/*/*"]},

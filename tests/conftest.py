@@ -1,6 +1,23 @@
 """Shared fixtures: tiny seeded classifiers in each layout the adapter knows."""
 
+import os
+
 import pytest
+
+# Under pytest-xdist (the README's test command runs two workers), each worker and every
+# recipe or command it starts uses one thread: the two workers then share the two cores
+# instead of oversubscribing them (most of the suite is single-threaded Python and process
+# start-up, so two workers nearly halve its wall time).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = "1"
+
+
+def pytest_configure(config):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture
