@@ -123,9 +123,16 @@ voices, languages, microphones or sounds may be classified less well.
 """
 
 
+def _selection(results):
+    rule = results.get("checkpoint_selection", "lowest_valid_loss")
+    return {"last": "the last one, the end of the guided stage",
+            "lowest_valid_loss": "the lowest validation loss"}.get(rule, rule)
+
+
 def lmac_card(per_set):
     """``per_set``: ``{test set: results.json of the harness}``."""
-    cols = ("AI", "AD", "AG", "FF", "Fid-In", "deletion_auc", "insertion_auc", "oracle_auc", "oracle_iou", "n")
+    cols = ("AI", "AD", "AG", "FF", "Fid-In", "deletion_auc", "insertion_auc", "oracle_auc", "oracle_iou",
+            "time_share", "n")
     lines = ["| test set | condition | method | " + " | ".join(cols) + " |",
              "|---|---|---|" + "---|" * len(cols)]
     for name, results in per_set.items():
@@ -150,7 +157,7 @@ folder, or a hub id once uploaded); `speechbrain-xai explain clip.wav` uses it b
 
 ## Training
 The classifier's data (VocalMix + voice scenes), {results['epochs_trained']} epochs, checkpoint of
-epoch {results['epoch_selected']} selected by validation loss:
+epoch {results['epoch_selected']} selected ({_selection(results)}):
 ```
 python recipes/VoiceScenes/interpret/train_lmac.py recipes/VoiceScenes/interpret/hparams/lmac.yaml \\
     --data_folder data/VoiceDetector \\
