@@ -254,7 +254,7 @@ class PerturbationScorer:
 
     def __init__(self, adapter, wavs: torch.Tensor, wav_lens: torch.Tensor, target: torch.Tensor,
                  component_maps: Optional[torch.Tensor] = None, fill: str = "zero",
-                 path: str = "istft", chunk_size: int = 64, seed: int = 0):
+                 path: str = "istft", chunk_size: int = 16, seed: int = 0):
         if path not in ("istft", "features"):
             raise ValueError(f"Unknown path {path!r}; use 'istft' or 'features'.")
         if path == "features" and not adapter.has_feature_path:

@@ -145,7 +145,7 @@ class ExplainerEvaluationBrain(FrozenClassifierBrain):
                  explanations_folder: Optional[str] = None,
                  save_explanations: Union[bool, Sequence[str]] = False,
                  save_conditions: Optional[Sequence[str]] = None, save_plots: bool = True,
-                 chunk_size: int = 64, extra: Optional[Dict] = None, **kwargs):
+                 chunk_size: int = 16, extra: Optional[Dict] = None, **kwargs):
         super().__init__(modules=kwargs.pop("modules", None), **kwargs)
         self.adapter = adapter
         self.explainers = build_explainers(adapter, explainers)

@@ -269,7 +269,10 @@ class GeneticExplainer(Explainer):
     selection, crossover, mutation, elitism : callable
         Operators (module-level defaults; see module docstring).
     chunk_size : int
-        Perturbations per forward pass (all clips' genomes share them).
+        Perturbations per forward pass (all clips' genomes share them). The
+        masks do not depend on it; on 2 CPU cores 16 was 1.7-2.7x faster than
+        64 (2 and 4 s clips, 1 and 2 threads: the larger batches spill the
+        caches); on a GPU larger chunks pay.
     path : str
         ``"istft"`` (listenable) or ``"features"`` for fitness evaluation; the
         returned probabilities always come from the listenable path.
@@ -287,7 +290,7 @@ class GeneticExplainer(Explainer):
                  fitness_scale: str = "log_odds_in",
                  selection: Callable = tournament_selection, crossover: Callable = uniform_crossover,
                  mutation: Callable = bit_flip_mutation, elitism: Callable = best_elitism,
-                 chunk_size: int = 64, path: str = "istft", seed: int = 0):
+                 chunk_size: int = 16, path: str = "istft", seed: int = 0):
         super().__init__(adapter)
         if population_size < 1 or elite < 0:
             raise ValueError("Need population_size >= 1 and elite >= 0.")
