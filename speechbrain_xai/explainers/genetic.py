@@ -82,6 +82,7 @@ from speechbrain_xai.components import (
     batch_component_maps,
     component_importance,
     component_masks,
+    target_log_odds,
 )
 from speechbrain_xai.explainers.base import (
     Attribution,
@@ -472,7 +473,8 @@ class GeneticExplainer(Explainer):
                                                self.component_map)
         scorer = PerturbationScorer(self.adapter, wavs, wav_lens, target, maps, self.fill, self.path,
                                     self.chunk_size, self.seed)
-        input_log_odds = probability_log_odds(probs, target).cpu().tolist()
+        # log-odds of the input from its probabilities: log p is a valid logit vector
+        input_log_odds = target_log_odds(probs.double().log(), target).cpu().tolist()
         bins = [torch.bincount(m[m >= 0].flatten().cpu(), minlength=num_genes).clamp_min(1).double()
                 for m in maps]  # (K,) bins of each component, per clip
         ones = _key(torch.ones(num_genes, dtype=torch.bool))
@@ -502,20 +504,6 @@ class GeneticExplainer(Explainer):
             "evaluations": int(scorer.evaluations[b]),
         } for b, s in enumerate(searches)]
         return selection_attribution(genomes, maps, details)
-
-
-def probability_log_odds(probs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Log-odds ``[B]`` of the target classes ``[B]`` from probabilities ``[B, C]``:
-    ``log p_c - log(sum of the others)``, exact while the others do not
-    underflow (``log(p_c / (1 - p_c))`` saturates where ``p_c`` rounds to 1).
-
-    >>> probability_log_odds(torch.tensor([[1.0 - 1e-9, 1e-9]]), torch.tensor([0])).round().tolist()
-    [21.0]
-    """
-    probs = probs.double()
-    own = probs.gather(1, target[:, None]).squeeze(1)
-    others = probs.scatter(1, target[:, None], 0.0).sum(dim=1)
-    return torch.log(own) - torch.log(others)
 
 
 def _clip(log_odds: float) -> float:
