@@ -59,6 +59,15 @@ class LMACBrain(FrozenClassifierBrain):
     #: How :meth:`recover_selected` picks the checkpoint that is tested and exported.
     CHECKPOINT_SELECTIONS = ("lowest_valid_loss", "last")
 
+    @classmethod
+    def checkpoint_selection(cls, hparams: Dict) -> str:
+        """The recipe's ``checkpoint_selection`` (default ``"lowest_valid_loss"``),
+        checked: a ``ValueError`` names the choices."""
+        rule = hparams.get("checkpoint_selection") or "lowest_valid_loss"
+        if rule not in cls.CHECKPOINT_SELECTIONS:
+            raise ValueError(f"checkpoint_selection is {rule!r}; use one of {cls.CHECKPOINT_SELECTIONS}.")
+        return rule
+
     def recover_selected(self):
         """Loads the checkpoint chosen by ``checkpoint_selection``:
         ``"lowest_valid_loss"`` (the default) or ``"last"``, the end of
@@ -66,10 +75,7 @@ class LMACBrain(FrozenClassifierBrain):
         BCE term trains the decoder but is not in the valid loss, so the
         lowest valid loss tends to pick an epoch before it). Returns the
         checkpoint (None when there is none)."""
-        rule = getattr(self.hparams, "checkpoint_selection", None) or "lowest_valid_loss"
-        if rule not in self.CHECKPOINT_SELECTIONS:
-            raise ValueError(f"checkpoint_selection is {rule!r}; use one of {self.CHECKPOINT_SELECTIONS}.")
-        if rule == "last":
+        if self.checkpoint_selection(vars(self.hparams)) == "last":
             # the epoch is in the meta of checkpoints written since it was added; unixtime otherwise
             return self.checkpointer.recover_if_possible(
                 importance_key=lambda c: (c.meta.get("epoch", -1), c.meta.get("unixtime", 0.0)))
@@ -203,10 +209,7 @@ def run_lmac(hparams: Dict, run_opts: Dict, datasets: Dict) -> LMACBrain:
     from speechbrain_xai.inference.lmac import export_interpreter
 
     require_hparams(hparams, run_lmac, "run_lmac")
-    selection = hparams.get("checkpoint_selection") or "lowest_valid_loss"
-    if selection not in LMACBrain.CHECKPOINT_SELECTIONS:  # before training, not after it
-        raise ValueError(f"checkpoint_selection is {selection!r}; use one of "
-                         f"{LMACBrain.CHECKPOINT_SELECTIONS}.")
+    selection = LMACBrain.checkpoint_selection(hparams)  # checked before training, not after it
     adapter = hparams["classifier"]
     brain = LMACBrain(modules=hparams["modules"], opt_class=hparams["opt_class"], hparams=hparams,
                       run_opts=run_opts, checkpointer=hparams["checkpointer"], adapter=adapter)
@@ -222,7 +225,7 @@ def run_lmac(hparams: Dict, run_opts: Dict, datasets: Dict) -> LMACBrain:
     first = next(iter(hparams["test_conditions"]))
     explainers = {"L-MAC": brain.explainer(), **dict(hparams["baselines"] or {})}
     extra = {"epochs_trained": epochs_trained, "epoch_selected": hparams["epoch_counter"].current,
-             "checkpoint_selection": hparams.get("checkpoint_selection") or "lowest_valid_loss",
+             "checkpoint_selection": selection,
              "train_wall_s": round(train_seconds, 1),
              "decoder_parameters": n_params, "classifier_source": str(hparams["classifier_source"])}
     test_splits = list(hparams.get("test_splits") or ["test"])
