@@ -289,7 +289,7 @@ class ExplainerEvaluationBrain(FrozenClassifierBrain):
 @torch.no_grad()
 def explanation_scores(adapter, exp: Explanation, curve_steps: int = 10, truth=None,
                        oracle_class: Optional[str] = None,
-                       chunk_size: int = 64) -> Dict[str, torch.Tensor]:
+                       chunk_size: int = 16) -> Dict[str, torch.Tensor]:
     """Per-clip metrics ``{name: [B]}`` of a batch of explanations: what the
     harness tabulates (see module docstring).
 
@@ -472,5 +472,5 @@ def run_evaluation(hparams: Dict, run_opts: Dict, dataset) -> ResultsTable:
         curve_steps=get("curve_steps", 10), seed=get("test_seed", 0),
         explanations_folder=get("explanations_folder"),
         save_explanations=get("save_explanations", False), save_plots=get("save_plots", True),
-        chunk_size=get("chunk_size", 64),
+        chunk_size=get("chunk_size", 16),
     )
