@@ -454,19 +454,43 @@ def evaluate_explainers(adapter, explainers, dataset, results_folder: str,
     return brain.table
 
 
+def select_explainers(explainers: Dict, methods=None) -> Dict:
+    """The entries of ``explainers`` named by ``methods`` (a label or a list of
+    labels, in that order); all of them when ``methods`` is empty.
+
+    >>> select_explainers({"ga": {}, "lime": {}, "gradcam": {}}, ["gradcam", "ga"])
+    {'gradcam': {}, 'ga': {}}
+    >>> select_explainers({"ga": {}}, "lime")
+    Traceback (most recent call last):
+    ...
+    ValueError: methods: 'lime' is not an explainer of this configuration; choose among ga
+    """
+    if not methods:
+        return dict(explainers)
+    names = [methods] if isinstance(methods, str) else list(methods)
+    for name in names:
+        if name not in explainers:
+            raise ValueError(f"methods: {name!r} is not an explainer of this configuration; "
+                             f"choose among {', '.join(explainers)}")
+    return {name: explainers[name] for name in names}
+
+
 @reads_hparams("classifier", "explainers", "output_folder", "dataloader_opts",
                optional=("conditions", "oracle_class", "target", "curve_steps", "test_seed",
-                         "explanations_folder", "save_explanations", "save_plots", "chunk_size"))
+                         "explanations_folder", "save_explanations", "save_plots", "chunk_size",
+                         "methods"))
 def run_evaluation(hparams: Dict, run_opts: Dict, dataset) -> ResultsTable:
     """The evaluation recipes' step (VocalMix, ESC-50): :func:`evaluate_explainers`
     with the hyperparameters ``classifier``, ``explainers``, ``output_folder``
     (results), ``dataloader_opts`` and, optionally, ``conditions``,
     ``oracle_class``, ``target``, ``curve_steps``, ``test_seed``,
-    ``explanations_folder``, ``save_explanations``, ``save_plots`` and ``chunk_size``."""
+    ``explanations_folder``, ``save_explanations``, ``save_plots``, ``chunk_size`` and
+    ``methods`` (labels of ``explainers`` to run, in that order; null: all of them)."""
     require_hparams(hparams, run_evaluation, "run_evaluation")
     get = hparams.get
     return evaluate_explainers(
-        hparams["classifier"], hparams["explainers"], dataset, hparams["output_folder"],
+        hparams["classifier"], select_explainers(hparams["explainers"], get("methods")), dataset,
+        hparams["output_folder"],
         loader_kwargs=hparams["dataloader_opts"], run_opts=run_opts,
         conditions=get("conditions"), oracle_class=get("oracle_class"), target=get("target"),
         curve_steps=get("curve_steps", 10), seed=get("test_seed", 0),

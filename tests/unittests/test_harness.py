@@ -98,3 +98,16 @@ def test_bad_settings_are_refused(voice_adapter, tiny_vocalmix, tmp_path):
                             explanations_folder=str(tmp_path), save_explanations=["ga"])
     with pytest.raises(ValueError, match="Unknown explainer"):
         evaluate_explainers(voice_adapter, {"shap": {}}, tiny_vocalmix, str(tmp_path))
+
+
+def test_run_evaluation_runs_the_chosen_methods_only(voice_adapter, tiny_vocalmix, tmp_path):
+    from speechbrain_xai.brains.harness import run_evaluation
+
+    hparams = {"classifier": voice_adapter, "output_folder": str(tmp_path / "results"),
+               "explainers": {"saliency": {}, "lime": {"num_samples": 10}, "all_ones": {}},
+               "dataloader_opts": {"batch_size": 2}, "curve_steps": 0, "methods": ["all_ones"]}
+    run_evaluation(hparams, {}, tiny_vocalmix)
+    rows = read_rows(tmp_path)
+    assert {r["method"] for r in rows} == {"all_ones"} and len(rows) == 4
+    with pytest.raises(ValueError, match="'gradcam' is not an explainer.*saliency, lime, all_ones"):
+        run_evaluation(dict(hparams, methods="gradcam"), {}, tiny_vocalmix)
