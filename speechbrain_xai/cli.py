@@ -7,6 +7,7 @@ Examples::
     speechbrain-xai explain test.csv --classifier path/to/pretrained --method saliency
     speechbrain-xai compare recordings/ --methods lmac,ga,saliency,gradcam
     speechbrain-xai demo                                  # the whole chain, offline
+    speechbrain-xai summarize seed1 seed2 seed3            # mean ± std of compare runs
     speechbrain-xai methods                               # the registered explainers
 
 Under ``torchrun`` (e.g. ``torchrun --nproc_per_node 2 -m speechbrain_xai.cli
@@ -136,7 +137,41 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bars, only errors")
     demo.add_argument("--debug", action="store_true", help="show tracebacks (for bug reports)")
     sub.add_parser("methods", help="list the registered explainers")
+    summarize = sub.add_parser(
+        "summarize", help="mean and spread over runs (seeds) of compare / recipe result tables",
+        description="Reads each RUN's results.json (written by compare, the recipes' evaluation "
+                    "and train_lmac.py) and prints one table of mean ± std over the runs, the best "
+                    "method of each condition in bold. Join runs of one seed with a comma "
+                    "(lmac_s1,ga_s1) to merge their methods.",
+        epilog="example: speechbrain-xai summarize out_s1 out_s2 out_s3 --columns AG,FF,oracle_auc")
+    summarize.add_argument("runs", nargs="+", metavar="RUN",
+                           help="folder with results.json (or the file); a,b merges two of one seed")
+    summarize.add_argument("--columns", default=None, metavar="A,B",
+                           help="columns to show (default: the harness table's)")
+    summarize.add_argument("--out", default=None, metavar="FILE",
+                           help="also write the table (markdown) and FILE's .json twin")
+    summarize.add_argument("--debug", action="store_true", help="show tracebacks (for bug reports)")
     return parser
+
+
+def run_summarize(args, log) -> int:
+    from speechbrain_xai.brains.harness import TABLE_COLUMNS, runs_markdown, summarize_runs
+    from speechbrain_xai.files import write_json, write_text
+
+    columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns \
+        else list(TABLE_COLUMNS)
+    try:
+        summary = summarize_runs(args.runs, columns)
+    except (OSError, ValueError) as err:
+        raise UsageError(str(err)) from None
+    text = runs_markdown(summary, columns)
+    print(text)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        write_text(args.out, text + "\n")
+        write_json(os.path.splitext(args.out)[0] + ".json",
+                   {"runs": list(args.runs), "summary": summary})
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------
@@ -521,6 +556,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return run_explain(args, log)
         if args.command == "compare":
             return run_compare(args, log)
+        if args.command == "summarize":
+            return run_summarize(args, log)
         if args.command == "demo":
             from speechbrain_xai.demo import run_demo
 

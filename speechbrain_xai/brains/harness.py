@@ -426,6 +426,106 @@ def _fmt(value) -> str:
     return f"{value:.3f}" if abs(value) < 10 else f"{value:.2f}"
 
 
+HIGHER_IS_BETTER = ("AI", "AG", "FF", "Fid-In", "insertion_auc", "oracle_auc", "oracle_iou",
+                    "time_share")
+LOWER_IS_BETTER = ("AD", "deletion_auc")
+
+
+def read_run(path: str) -> Dict[str, Dict[str, Dict]]:
+    """``condition -> method -> entry`` of one harness run (its folder or its
+    ``results.json``); several runs joined by ``,`` (e.g. the L-MAC recipe's
+    run and an ``evaluate.py`` run of the same classifier) are merged, the
+    first run giving a method wins."""
+    merged: Dict[str, Dict[str, Dict]] = {}
+    for part in path.split(","):
+        file = os.path.join(part, "results.json") if os.path.isdir(part) else part
+        if not os.path.isfile(file):
+            raise FileNotFoundError(f"{part}: no results.json; give a folder written by the "
+                                    "evaluation harness (results.md, results.json, per_clip.csv)")
+        with open(file) as f:
+            try:
+                results = json.load(f)["results"]
+            except (ValueError, KeyError, TypeError):
+                raise ValueError(f"{file}: not a results.json of the evaluation harness "
+                                 "(no 'results' table); rerun the evaluation") from None
+        for condition, methods in results.items():
+            for method, entry in methods.items():
+                merged.setdefault(condition, {}).setdefault(method, entry)
+    return merged
+
+
+def summarize_runs(paths: Sequence[str], columns: Sequence[str] = TABLE_COLUMNS) -> Dict:
+    """Mean and spread over runs (seeds of a whole chain) of the harness tables.
+
+    Each run is read with :func:`read_run`; for every condition, method and
+    column the runs' means are averaged: ``{condition: {method: {column:
+    (mean, std over runs, number of runs)}}}``. A method or column missing
+    from a run is averaged over the runs that have it.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> for seed, auc in enumerate([0.6, 0.8]):
+    ...     path = os.path.join(folder, f"run{seed}.json")
+    ...     write_json(path, {"results": {"in_domain": {"a": {"oracle_auc": auc}}}})
+    >>> mean, std, runs = summarize_runs([os.path.join(folder, f"run{i}.json") for i in (0, 1)],
+    ...                                  ["oracle_auc"])["in_domain"]["a"]["oracle_auc"]
+    >>> round(mean, 3), round(std, 3), runs
+    (0.7, 0.141, 2)
+    """
+    if not paths:
+        raise ValueError("give at least one run")
+    runs = [read_run(p) for p in paths]
+    out: Dict = {}
+    for run in runs:
+        for condition, methods in run.items():
+            for method in methods:
+                out.setdefault(condition, {}).setdefault(method, {})
+    for condition, methods in out.items():
+        for method, cells in methods.items():
+            for column in columns:
+                values = [run[condition][method][column] for run in runs
+                          if method in run.get(condition, {}) and column in run[condition][method]]
+                values = torch.tensor([float(v) for v in values if v is not None],
+                                      dtype=torch.float64)
+                values = values[~values.isnan()]
+                if values.numel():
+                    std = float(values.std()) if values.numel() > 1 else 0.0
+                    cells[column] = (float(values.mean()), std, int(values.numel()))
+    return out
+
+
+def runs_markdown(summary: Dict, columns: Sequence[str] = TABLE_COLUMNS) -> str:
+    """The table of :func:`summarize_runs`: ``mean ± std`` per cell, the best
+    method of each condition in bold where the column has a direction, and the
+    number of runs."""
+    present = [c for c in columns if any(c in cells for methods in summary.values()
+                                         for cells in methods.values())]
+    lines = ["| condition | method | " + " | ".join(present) + " | runs |",
+             "|---|---|" + "---|" * (len(present) + 1)]
+    for condition, methods in summary.items():
+        best = {}
+        for column in present:
+            means = {m: cells[column][0] for m, cells in methods.items() if column in cells}
+            if means and column in HIGHER_IS_BETTER:
+                best[column] = max(means, key=means.get)
+            elif means and column in LOWER_IS_BETTER:
+                best[column] = min(means, key=means.get)
+        for method, cells in methods.items():
+            row = []
+            for column in present:
+                if column not in cells:
+                    row.append("-")
+                    continue
+                mean, std, count = cells[column]
+                text = f"{_fmt(mean)} ± {_fmt(std)}" if count > 1 else _fmt(mean)
+                row.append(f"**{text}**" if best.get(column) == method else text)
+            runs = max((cells[c][2] for c in present if c in cells), default=0)
+            lines.append(f"| {condition} | {method} | " + " | ".join(row) + f" | {runs} |")
+    return "\n".join(lines)
+
+
 def evaluate_explainers(adapter, explainers, dataset, results_folder: str,
                         loader_kwargs: Optional[Dict] = None, run_opts: Optional[Dict] = None,
                         **options) -> ResultsTable:

@@ -93,3 +93,27 @@ def test_compare_writes_one_table_with_ground_truth(debug_classifier, tmp_path):
     assert all(entry.get("n_oracle", 0) == voices for entry in summary.values())
     assert "| saliency |" in result.stdout
     assert "explanations/in_domain/random" in (out / "report.html").read_text()
+    # a second run (another random seed): summarize gives the mean and spread over the runs
+    out2 = tmp_path / "cmp2"
+    result = cli("compare", manifest, "--data-root", debug_classifier["data_folder"],
+                 "--classifier", debug_classifier["pretrained"], "--methods", "random",
+                 "--option", "seed=7", "--oracle-class", "voice", "--target", "voice", "--out", out2)
+    assert result.returncode == 0, result.stderr
+    second = json.loads((out2 / "results.json").read_text())["results"]["in_domain"]["random"]
+    assert second["AG"] != summary["random"]["AG"]
+    table = tmp_path / "seeds" / "table.md"
+    result = cli("summarize", out, out2, "--columns", "AG,FF", "--out", table)
+    assert result.returncode == 0, result.stderr
+    means = json.loads(table.with_suffix(".json").read_text())["summary"]["in_domain"]
+    ag = [summary["random"]["AG"], second["AG"]]
+    assert means["random"]["AG"][0] == np.mean(ag) and means["random"]["AG"][2] == 2
+    assert abs(means["random"]["AG"][1] - np.std(ag, ddof=1)) < 1e-9
+    assert means["saliency"]["FF"][2] == 1 and "| in_domain | saliency |" in table.read_text()
+    # a run joined with a comma merges the methods of one seed's folders
+    result = cli("summarize", f"{out2},{out}", "--columns", "AG", "--out", table)
+    assert result.returncode == 0 and "| in_domain | saliency |" in result.stdout
+    merged = json.loads(table.with_suffix(".json").read_text())["summary"]["in_domain"]
+    assert merged["random"]["AG"] == [second["AG"], 0.0, 1]  # the first folder's method wins
+    result = cli("summarize", tmp_path / "nothing")
+    assert result.returncode == 2 and "no results.json" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
