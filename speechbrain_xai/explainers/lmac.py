@@ -239,7 +239,8 @@ def total_variation(mask: torch.Tensor) -> torch.Tensor:
 
 def lmac_loss(logits_in: torch.Tensor, logits_out: torch.Tensor, target: torch.Tensor,
               mask: torch.Tensor, l_in: float = 4.0, l_out: float = 0.2, l1: float = 0.4,
-              tv: float = 0.0, out_loss: str = "neg_ce") -> Dict[str, torch.Tensor]:
+              tv: float = 0.0, out_loss: str = "neg_ce", frames: float = 0.0
+              ) -> Dict[str, torch.Tensor]:
     """The L-MAC objective, each term averaged over the batch.
 
     Arguments
@@ -255,12 +256,18 @@ def lmac_loss(logits_in: torch.Tensor, logits_out: torch.Tensor, target: torch.T
     out_loss : str
         ``"neg_ce"`` (the paper's ``-CE``, unbounded) or ``"complement"``
         (``-log(1 - p_c)``, zero once the decision is gone).
+    frames : float
+        Weight of a group sparsity over frames (the mean over frames of the
+        root mean square of each frame's mask): for the same mass, a mask
+        spread thinly over every frame costs more than one gathered in fewer
+        frames, which asks the mask to say *when* as well as *where in
+        frequency* (the plain ``l1`` is indifferent between the two).
 
     Returns
     -------
     dict
         ``"loss"`` (the weighted total) and the unweighted terms ``"in"``,
-        ``"out"``, ``"l1"``, ``"tv"``.
+        ``"out"``, ``"l1"``, ``"tv"`` (and ``"frames"`` when weighted).
 
     Example
     -------
@@ -281,7 +288,13 @@ def lmac_loss(logits_in: torch.Tensor, logits_out: torch.Tensor, target: torch.T
     sparsity = mask.abs().flatten(1).mean(dim=1).mean()
     smooth = total_variation(mask).mean() if tv else mask.new_zeros(())
     total = l_in * ce_in + l_out * out_term + l1 * sparsity + tv * smooth
-    return {"loss": total, "in": ce_in, "out": out_term, "l1": sparsity, "tv": smooth}
+    terms = {"loss": total, "in": ce_in, "out": out_term, "l1": sparsity, "tv": smooth}
+    if frames:
+        # sqrt(mean_f M^2 + eps): the eps keeps the gradient finite at an all-zero frame
+        per_frame = (mask.pow(2).mean(dim=-1) + 1e-8).sqrt()  # [B, T]
+        terms["frames"] = per_frame.mean()
+        terms["loss"] = total + frames * terms["frames"]
+    return terms
 
 
 def guided_loss(mask: torch.Tensor, mix_mag: torch.Tensor, clean_mag: torch.Tensor,

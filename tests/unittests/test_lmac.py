@@ -33,6 +33,22 @@ def test_loss_terms_are_batch_size_independent():
     assert float(full["l1"]) == pytest.approx(float(mask.mean()), rel=1e-5)
 
 
+def test_frame_sparsity_prefers_a_mask_gathered_in_time():
+    z, target = torch.zeros(1, 2), torch.tensor([0])
+    spread = torch.zeros(1, 8, 10)
+    spread[:, :, :2] = 1.0  # two bins in every frame
+    gathered = torch.zeros(1, 8, 10)
+    gathered[:, :2, :8] = 1.0  # the same mass in two frames
+    a, b = (lmac_loss(z, z, target, m, frames=1.0) for m in (spread, gathered))
+    assert float(a["l1"]) == pytest.approx(float(b["l1"]))  # the plain l1 cannot tell them apart
+    assert float(a["frames"]) > float(b["frames"]) and float(a["loss"]) > float(b["loss"])
+    plain = lmac_loss(z, z, target, spread)
+    assert "frames" not in plain and float(plain["loss"]) < float(a["loss"])
+    mask = torch.zeros(1, 8, 10, requires_grad=True)  # all zero: the gradient stays finite
+    lmac_loss(z, z, target, mask, frames=1.0)["loss"].backward()
+    assert torch.isfinite(mask.grad).all()
+
+
 def test_out_terms_push_the_masked_out_decision_away():
     target = torch.tensor([0])
     kept, gone = torch.tensor([[4.0, 0.0]]), torch.tensor([[-4.0, 0.0]])
