@@ -37,7 +37,8 @@ logger = get_logger(__name__)
 @reads_hparams("layers", "mask_mode", "l_in", "l_out", "l1", "tv", "out_loss", "train_path",
                "contamination", "contamination_prob", "snr_range", "guided_weight",
                "guided_from_epoch", "guided_corr", "guided_bin", "epoch_counter", "ckpt_to_keep",
-               "train_logger", optional=("lr_annealing", "checkpoint_selection", "frame_sparsity"))
+               "train_logger", optional=("lr_annealing", "checkpoint_selection", "frame_sparsity",
+                                       "in_margin"))
 class LMACBrain(FrozenClassifierBrain):
     """Trains an L-MAC mask decoder on a frozen classifier.
 
@@ -53,8 +54,9 @@ class LMACBrain(FrozenClassifierBrain):
     ``guided_weight``, ``guided_from_epoch``, ``guided_corr``,
     ``guided_bin``, ``epoch_counter``, ``ckpt_to_keep``, ``train_logger``;
     optional ``lr_annealing``, ``checkpoint_selection`` (see
-    :meth:`recover_selected`) and ``frame_sparsity`` (the weight of
-    :func:`~speechbrain_xai.explainers.lmac.lmac_loss`'s ``frames`` term). The batches carry ``sig``.
+    :meth:`recover_selected`), ``frame_sparsity`` and ``in_margin`` (the
+    ``frames`` weight and the ``in_margin`` of
+    :func:`~speechbrain_xai.explainers.lmac.lmac_loss`). The batches carry ``sig``.
     """
 
     #: How :meth:`recover_selected` picks the checkpoint that is tested and exported.
@@ -138,7 +140,8 @@ class LMACBrain(FrozenClassifierBrain):
         logits_in = self.adapter.masked_logits(spec, mask, length, lens, hp.mask_mode, path)
         logits_out = self.adapter.masked_logits(spec, 1.0 - mask, length, lens, hp.mask_mode, path)
         terms = lmac_loss(logits_in, logits_out, target, mask, hp.l_in, hp.l_out, hp.l1, hp.tv,
-                          hp.out_loss, frames=getattr(hp, "frame_sparsity", 0.0) or 0.0)
+                          hp.out_loss, frames=getattr(hp, "frame_sparsity", 0.0) or 0.0,
+                          in_margin=getattr(hp, "in_margin", 0.0) or 0.0)
         epoch = hp.epoch_counter.current
         if hp.guided_weight and epoch >= hp.guided_from_epoch:
             clean_mag = self.adapter.stft(out["clean"]).abs()

@@ -28,6 +28,7 @@ interpreter loads with
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -239,8 +240,8 @@ def total_variation(mask: torch.Tensor) -> torch.Tensor:
 
 def lmac_loss(logits_in: torch.Tensor, logits_out: torch.Tensor, target: torch.Tensor,
               mask: torch.Tensor, l_in: float = 4.0, l_out: float = 0.2, l1: float = 0.4,
-              tv: float = 0.0, out_loss: str = "neg_ce", frames: float = 0.0
-              ) -> Dict[str, torch.Tensor]:
+              tv: float = 0.0, out_loss: str = "neg_ce", frames: float = 0.0,
+              in_margin: float = 0.0) -> Dict[str, torch.Tensor]:
     """The L-MAC objective, each term averaged over the batch.
 
     Arguments
@@ -262,6 +263,11 @@ def lmac_loss(logits_in: torch.Tensor, logits_out: torch.Tensor, target: torch.T
         spread thinly over every frame costs more than one gathered in fewer
         frames, which asks the mask to say *when* as well as *where in
         frequency* (the plain ``l1`` is indifferent between the two).
+    in_margin : float
+        A probability in ``[0, 1)``: the masked-in term becomes
+        ``max(0, CE - (-log in_margin))``, zero once the masked-in input gives
+        the decision at least that probability (0: the paper's plain CE, which
+        keeps rewarding more certainty than the input itself had).
 
     Returns
     -------
@@ -276,7 +282,12 @@ def lmac_loss(logits_in: torch.Tensor, logits_out: torch.Tensor, target: torch.T
     >>> round(float(out["in"]), 4), float(out["l1"]), float(out["tv"])
     (1.0986, 0.5, 0.0)
     """
-    ce_in = F.cross_entropy(logits_in, target)
+    if not 0.0 <= in_margin < 1.0:
+        raise ValueError(f"in_margin must be a probability in [0, 1), got {in_margin}.")
+    ce_in = F.cross_entropy(logits_in, target, reduction="none")
+    if in_margin:
+        ce_in = (ce_in + math.log(in_margin)).clamp_min(0.0)
+    ce_in = ce_in.mean()
     if out_loss == "neg_ce":
         out_term = -F.cross_entropy(logits_out, target)
     elif out_loss == "complement":

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -47,6 +49,19 @@ def test_frame_sparsity_prefers_a_mask_gathered_in_time():
     mask = torch.zeros(1, 8, 10, requires_grad=True)  # all zero: the gradient stays finite
     lmac_loss(z, z, target, mask, frames=1.0)["loss"].backward()
     assert torch.isfinite(mask.grad).all()
+
+
+def test_in_margin_stops_rewarding_certainty_beyond_it():
+    target, mask = torch.tensor([0, 0]), torch.ones(2, 3, 4)
+    sure, unsure = torch.tensor([[3.0, 0.0]]), torch.tensor([[0.0, 0.0]])  # p = 0.95, 0.5
+    logits = torch.cat([sure, unsure])
+    plain = lmac_loss(logits, logits, target, mask)["in"]
+    hinge = lmac_loss(logits, logits, target, mask, in_margin=0.9)["in"]
+    # p = 0.95 >= 0.9 costs nothing; p = 0.5 costs -log(0.5) + log(0.9)
+    assert float(hinge) == pytest.approx((math.log(2) + math.log(0.9)) / 2, rel=1e-5)
+    assert float(plain) > float(hinge) > 0
+    with pytest.raises(ValueError, match="in_margin"):
+        lmac_loss(logits, logits, target, mask, in_margin=1.0)
 
 
 def test_out_terms_push_the_masked_out_decision_away():
