@@ -508,9 +508,11 @@ def runs_markdown(summary: Dict, columns: Sequence[str] = TABLE_COLUMNS) -> str:
         best = {}
         for column in present:
             means = {m: cells[column][0] for m, cells in methods.items() if column in cells}
-            if means and column in HIGHER_IS_BETTER:
+            if len(means) < 2:  # nothing to compare with
+                continue
+            if column in HIGHER_IS_BETTER:
                 best[column] = max(means, key=means.get)
-            elif means and column in LOWER_IS_BETTER:
+            elif column in LOWER_IS_BETTER:
                 best[column] = min(means, key=means.get)
         for method, cells in methods.items():
             row = []
