@@ -49,7 +49,7 @@ import io
 import json
 import math
 import os
-from typing import Dict, List, Mapping, Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import speechbrain as sb
 import torch
@@ -375,11 +375,8 @@ class ResultsTable:
                                           if k not in ("condition", "method", "ID", "target")))
                 entry: Dict = {"n": len(rows)}
                 for key in keys:
-                    values = torch.tensor([float(r.get(key, float("nan"))) for r in rows],
-                                          dtype=torch.float64)
-                    finite = values[~values.isnan()]
-                    entry[key] = float(finite.mean()) if finite.numel() else float("nan")
-                    entry[f"{key}_std"] = float(finite.std()) if finite.numel() > 1 else 0.0
+                    entry[key], entry[f"{key}_std"], _ = _mean_std(
+                        [r.get(key, float("nan")) for r in rows])
                 if "oracle_auc" in keys:
                     entry["n_oracle"] = sum(1 for r in rows if r.get("oracle_auc") == r.get("oracle_auc"))
                 out[condition][method] = entry
@@ -414,6 +411,16 @@ class ResultsTable:
         write_text(os.path.join(folder, "results.md"), self.markdown() + "\n")
         write_json(os.path.join(folder, "results.json"), {"results": self.summary(), **(extra or {})})
         write_text(os.path.join(folder, "per_clip.csv"), self.csv_text())
+
+
+def _mean_std(values) -> Tuple[float, float, int]:
+    """Mean, standard deviation and count of the finite (non-NaN) ``values``:
+    NaN mean when there is none, std 0 when there is one."""
+    values = torch.tensor([float(v) for v in values], dtype=torch.float64)
+    finite = values[~values.isnan()]
+    count = int(finite.numel())
+    mean = float(finite.mean()) if count else float("nan")
+    return mean, (float(finite.std()) if count > 1 else 0.0), count
 
 
 def _fmt(value) -> str:
@@ -487,12 +494,9 @@ def summarize_runs(paths: Sequence[str], columns: Sequence[str] = TABLE_COLUMNS)
             for column in columns:
                 values = [run[condition][method][column] for run in runs
                           if method in run.get(condition, {}) and column in run[condition][method]]
-                values = torch.tensor([float(v) for v in values if v is not None],
-                                      dtype=torch.float64)
-                values = values[~values.isnan()]
-                if values.numel():
-                    std = float(values.std()) if values.numel() > 1 else 0.0
-                    cells[column] = (float(values.mean()), std, int(values.numel()))
+                mean, std, count = _mean_std(v for v in values if v is not None)
+                if count:
+                    cells[column] = (mean, std, count)
     return out
 
 
