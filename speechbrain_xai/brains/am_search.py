@@ -277,16 +277,20 @@ def reference_set(adapter, unit, dataset, hparams: Mapping) -> ReferenceSet:
 
 
 @reads_hparams("num_seeds", "chunk_size", "results_folder", "run_input_baseline",
-               "jitter_frames", "input_noise", "baseline_folder", "baseline_num_seeds")
+               "jitter_frames", "input_noise", "baseline_folder", "baseline_num_seeds",
+               optional=("init_candidates",))
 def maximizers(adapter, generator, unit, hparams: Mapping
                ) -> Dict[str, Tuple[LatentActivationMaximizer, str, List[int]]]:
     """``{run name: (maximizer, results folder, seeds)}``: the GAN's latent
-    space (``"gan"``), then, with ``run_input_baseline``, the input-space
-    baseline (``"input"``, the first ``baseline_num_seeds`` seeds; all when
-    null) scored by the same metric."""
+    space (``"gan"``; ``init_candidates`` latents drawn per seed, the start
+    the one that drives the unit furthest, default 1: the paper's single
+    draw), then, with ``run_input_baseline``, the input-space baseline
+    (``"input"``, the first ``baseline_num_seeds`` seeds; all when null)
+    scored by the same metric."""
     seeds = list(range(hparams["num_seeds"]))
     runs = {"gan": (LatentActivationMaximizer(adapter, generator, unit,
-                                              chunk_size=hparams["chunk_size"]),
+                                              chunk_size=hparams["chunk_size"],
+                                              init_candidates=hparams.get("init_candidates", 1)),
                     hparams["results_folder"], seeds)}
     if hparams["run_input_baseline"]:
         runs["input"] = (InputActivationMaximizer(adapter, generator, unit,
@@ -305,8 +309,10 @@ class PreparedSearch:
     reference: ReferenceSet
     settings: List[AMSetting]
     runs: Dict[str, Tuple[LatentActivationMaximizer, str, List[int]]]  # as maximizers()
-    start_feats: torch.Tensor  # the generator's unoptimised samples (the GAN search's starts)
+    start_feats: torch.Tensor  # the generator's unoptimised samples (one plain draw per seed)
     summary: dict  # the start of summary.json
+    # with init_candidates > 1: the samples the GAN search starts from, per direction
+    candidate_starts: Dict[str, torch.Tensor] = None
 
 
 @reads_hparams("classifier", "generator", "generator_file", "unit", "am_steps", "am_lrs",
@@ -318,9 +324,10 @@ def prepare_search(hparams: Mapping, run_opts: Mapping, reference_dataset) -> Pr
     ``generator_file``); cuts the real reference excerpts
     (:func:`reference_set`); builds the grid (``am_steps`` x ``am_lrs`` x
     ``am_penalties`` x ``directions``) and the searches (:func:`maximizers`);
-    samples the generator at the search's own starting codes; summarises the
-    unit on real excerpts (top / bottom ``n_reference``) and on those
-    unoptimised samples.
+    samples the generator at one plain draw per seed (and, with
+    ``init_candidates > 1``, at the search's chosen starts per direction);
+    summarises the unit on real excerpts (top / bottom ``n_reference``) and
+    on those unoptimised samples.
     """
     require_hparams(hparams, prepare_search, "prepare_search")
     adapter = hparams["classifier"].to(run_opts.get("device", "cpu"))
@@ -334,8 +341,14 @@ def prepare_search(hparams: Mapping, run_opts: Mapping, reference_dataset) -> Pr
                             hparams["directions"])
     runs = maximizers(adapter, generator, unit, hparams)
     seeds = runs["gan"][2]
+    gan = runs["gan"][0]
+    candidate_starts = {}
     with torch.no_grad():
-        start_feats = generator(runs["gan"][0].init_params(seeds).to(adapter.device))
+        start_feats = generator(gan.init_params(seeds).to(adapter.device))
+        if gan.init_candidates > 1:
+            with gan._search_networks():
+                starts = gan.start_params(seeds, sorted(set(hparams["directions"])))
+            candidate_starts = {d: generator(z.to(adapter.device)) for d, z in starts.items()}
     n_ref = min(hparams["n_reference"], len(ref_acts))
     summary = {"unit": str(unit),
                "grid": {"settings": len(settings), "seeds": len(seeds)},
@@ -343,7 +356,12 @@ def prepare_search(hparams: Mapping, run_opts: Mapping, reference_dataset) -> Pr
                              "max_top_mean": float(ref_acts.topk(n_ref).values.mean()),
                              "min_bottom_mean": float(ref_acts.topk(n_ref, largest=False).values.mean())},
                "gan_unoptimised_unit_mean": float(unit_activations(adapter, unit, start_feats).mean())}
-    return PreparedSearch(adapter, reference, settings, runs, start_feats, summary)
+    if candidate_starts:
+        summary["init_candidates"] = gan.init_candidates
+        summary["gan_start_unit_mean"] = {d: float(unit_activations(adapter, unit, f).mean())
+                                          for d, f in candidate_starts.items()}
+    return PreparedSearch(adapter, reference, settings, runs, start_feats, summary,
+                          candidate_starts)
 
 
 @reads_hparams("settings_per_batch", "checkpoint_every", "n_reference", "selection_layer",

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import csv
 import functools
-from typing import Callable, Dict, Mapping, Sequence, Tuple
+from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
 
@@ -164,7 +164,8 @@ def train_voice_probes(adapter, dataset, manifest: str, hparams: Mapping) -> Dic
 
 @reads_hparams("excerpt_frames", "n_reference")
 def probe_summary(probe: VoiceProbe, manifest: str, reference, start_feats: torch.Tensor,
-                  hop_seconds: float, hparams: Mapping) -> dict:
+                  hop_seconds: float, hparams: Mapping,
+                  candidate_starts: Optional[Mapping[str, torch.Tensor]] = None) -> dict:
     """A probe on real excerpts (ROC AUC; voice / no-voice means; the
     ``n_reference`` excerpts the unit ranks highest / lowest) and on the
     unoptimised generator samples.
@@ -184,6 +185,10 @@ def probe_summary(probe: VoiceProbe, manifest: str, reference, start_feats: torc
         Seconds between feature frames.
     hparams : dict
         ``excerpt_frames``, ``n_reference``.
+    candidate_starts : dict, optional
+        ``{direction: [K, T, F]}``: the samples a search with several
+        candidates per seed starts from (``gan_start_<direction>_mean`` and
+        ``_voice_fraction`` are added).
     """
     feats, starts, ids, acts = reference
     labels = voice_labels(manifest, ids, starts, hparams["excerpt_frames"], hop_seconds)
@@ -193,10 +198,15 @@ def probe_summary(probe: VoiceProbe, manifest: str, reference, start_feats: torc
     n_ref = min(hparams["n_reference"], len(acts))
     order = torch.argsort(acts.cpu(), descending=True)
     start_scores = probe(start_feats)
-    return {"auc_on_real": auc if auc == auc else None,
+    out = {"auc_on_real": auc if auc == auc else None,
             "real_voice_mean": float(scores[labels == 1].mean()),
             "real_no_voice_mean": float(scores[labels == 0].mean()),
             "real_top_by_unit_mean": float(scores[order[:n_ref]].mean()),
             "real_bottom_by_unit_mean": float(scores[order[-n_ref:]].mean()),
             "gan_unoptimised_mean": float(start_scores.mean()),
             "gan_unoptimised_voice_fraction": float((start_scores > 0).float().mean())}
+    for direction, feats in (candidate_starts or {}).items():
+        scores = probe(feats)
+        out[f"gan_start_{direction}_mean"] = float(scores.mean())
+        out[f"gan_start_{direction}_voice_fraction"] = float((scores > 0).float().mean())
+    return out

@@ -237,6 +237,14 @@ class LatentActivationMaximizer:
         weights. Faster convolutions for large batches (a grid of many rows),
         slower for a few rows; float32 rounds differently from the default
         layout, so keep one choice for searches that must agree bit for bit.
+    init_candidates : int
+        Latents drawn per seed before the search (1: the paper's single
+        ``N(0, I)`` start). With ``N > 1`` each seed draws ``N`` codes and
+        starts every setting of a direction from the one whose sample drives
+        the unit furthest that way (highest activation for ``max``, lowest
+        for ``min``): the optimisation begins on a sample the generator
+        already makes well, instead of pulling an average one across its
+        latent space. The first candidate is the plain start.
 
     Example
     -------
@@ -256,8 +264,11 @@ class LatentActivationMaximizer:
 
     def __init__(self, adapter, generator, unit: UnitSpec, chunk_size: int = 512,
                  betas=(0.9, 0.999), eps: float = 1e-8, fold_batchnorm: bool = True,
-                 channels_last: bool = False):
+                 channels_last: bool = False, init_candidates: int = 1):
+        if int(init_candidates) < 1:
+            raise ValueError(f"init_candidates must be >= 1, got {init_candidates}.")
         self.adapter = adapter
+        self.init_candidates = int(init_candidates)
         self.generator = generator.eval()
         self.unit = unit
         self.chunk_size = int(chunk_size)
@@ -295,6 +306,36 @@ class LatentActivationMaximizer:
         return torch.stack([torch.randn(dim, generator=torch.Generator().manual_seed(int(s)))
                             for s in seeds])
 
+    def candidate_params(self, seeds: Sequence[int], count: int) -> torch.Tensor:
+        """``count`` latents per seed ``[K, count, latent_dim]``; the first of
+        each seed is :meth:`init_params`'s."""
+        dim = self.generator.latent_dim
+        out = []
+        for s in seeds:
+            g = torch.Generator().manual_seed(int(s))
+            out.append(torch.stack([torch.randn(dim, generator=g) for _ in range(count)]))
+        return torch.stack(out)
+
+    def start_params(self, seeds: Sequence[int], directions: Sequence[str]
+                     ) -> Dict[str, torch.Tensor]:
+        """The start of every seed ``[K, ...]`` per direction: :meth:`init_params`,
+        or with ``init_candidates > 1`` the candidate whose sample drives the
+        unit furthest in that direction (see the class's arguments)."""
+        if self.init_candidates == 1:
+            start = self.init_params(seeds)
+            return {d: start for d in directions}
+        cands = self.candidate_params(seeds, self.init_candidates)  # (K, N, dim)
+        K, N = cands.shape[:2]
+        flat = cands.reshape(K * N, -1).to(self.device)
+        with torch.no_grad():
+            acts = torch.cat([self.unit(self.adapter, self.to_features(c, -1))
+                              for c in flat.split(self.chunk_size)]).view(K, N).cpu()
+        out = {}
+        for d in directions:
+            pick = (acts.argmax(1) if d == "max" else acts.argmin(1))
+            out[d] = cands[torch.arange(K), pick]
+        return out
+
     def to_features(self, params: torch.Tensor, step: int) -> torch.Tensor:
         return self.generator(params)
 
@@ -308,7 +349,7 @@ class LatentActivationMaximizer:
 
     def _key(self, settings, seeds) -> str:
         text = repr(([s.name for s in settings], list(seeds), str(self.unit), type(self).__name__,
-                     "tracks-v2"))
+                     "tracks-v2") + ((self.init_candidates,) if self.init_candidates > 1 else ()))
         return hashlib.sha1(text.encode()).hexdigest()[:16]
 
     @staticmethod
@@ -392,8 +433,8 @@ class LatentActivationMaximizer:
         source = (per_row(track_of, torch.long) * K
                   + torch.arange(K, device=dev).repeat(S))
         setting_budget = per_row([s.steps for s in settings], torch.long)  # (S * K,)
-        start = self.init_params(seeds).to(dev)  # (K, ...)
-        params = start.repeat(T, *[1] * (start.dim() - 1))  # (T * K, ...), row t * K + k
+        starts = self.start_params(seeds, sorted({s.direction for s in tracks}))  # (K, ...) each
+        params = torch.cat([starts[s.direction] for s in tracks]).to(dev)  # (T * K, ...), row t * K + k
         state = {"step": 0, "params": params, "m": torch.zeros_like(params),
                  "v": torch.zeros_like(params),
                  "best_params": params[source].clone(),
@@ -503,6 +544,9 @@ class InputActivationMaximizer(LatentActivationMaximizer):
 
     def __init__(self, adapter, generator, unit: UnitSpec, jitter: int = 4, noise: float = 0.05,
                  **kwargs):
+        if kwargs.get("init_candidates", 1) != 1:
+            raise ValueError("init_candidates is a latent-space option; the input-space "
+                             "baseline starts from one draw per seed.")
         super().__init__(adapter, generator, unit, **kwargs)
         self.jitter, self.noise = int(jitter), float(noise)
         self.stochastic = bool(self.jitter or self.noise)

@@ -93,6 +93,29 @@ def test_penalty_is_per_setting_and_budgets_are_respected(tiny_adapter, generato
     assert torch.equal(res.params[3], am.init_params([0, 1, 2, 3]))  # zero steps: the start
 
 
+def test_candidate_starts_pick_the_draw_furthest_in_each_direction(tiny_adapter, generator):
+    seeds = [0, 1, 2]
+    plain = LatentActivationMaximizer(tiny_adapter, generator, VOICE)
+    am = LatentActivationMaximizer(tiny_adapter, generator, VOICE, init_candidates=6)
+    cands = am.candidate_params(seeds, 6)
+    assert cands.shape == (3, 6, 8)
+    assert torch.equal(cands[:, 0], plain.init_params(seeds))  # the first draw is the plain start
+    acts = unit_activations(tiny_adapter, VOICE, generator(cands.reshape(18, 8))).view(3, 6)
+    starts = am.start_params(seeds, ["max", "min"])
+    assert torch.equal(starts["max"], cands[torch.arange(3), acts.argmax(1)])
+    assert torch.equal(starts["min"], cands[torch.arange(3), acts.argmin(1)])
+    assert not torch.equal(starts["max"], starts["min"])
+    # zero steps return the start of each direction; the search starts from them
+    res = am.search([AMSetting(0, 0.1, 0.0, "max"), AMSetting(0, 0.1, 0.0, "min")], seeds)
+    assert torch.equal(res.params[0], starts["max"]) and torch.equal(res.params[1], starts["min"])
+    assert (res.activation[0] >= unit_activations(
+        tiny_adapter, VOICE, generator(plain.init_params(seeds))) - 1e-5).all()
+    with pytest.raises(ValueError, match="init_candidates"):
+        LatentActivationMaximizer(tiny_adapter, generator, VOICE, init_candidates=0)
+    with pytest.raises(ValueError, match="latent-space option"):
+        InputActivationMaximizer(tiny_adapter, generator, VOICE, init_candidates=4)
+
+
 def test_hidden_channel_can_be_maximised(tiny_adapter, generator):
     unit = UnitSpec(layer="embedding_model.blocks.0", index=2)
     am = LatentActivationMaximizer(tiny_adapter, generator, unit)
