@@ -87,6 +87,13 @@ def test_gan_then_search_write_generator_table_and_examples(debug_classifier, tm
         "--classifier_source", source, "--generator_file", str(gan / "generator.ckpt")])
     summary = json.loads((am / "summary.json").read_text())
     assert {"auc_on_real", "gan_unoptimised_mean"} <= set(summary["vibrato_probe"])
+    # several candidates per seed (recipes.csv: --init_candidates 4): the max search starts from
+    # draws that drive the unit higher than the min search's, the plain draws in between
+    assert summary["init_candidates"] == 4
+    starts = summary["gan_start_unit_mean"]
+    assert starts["max"] >= summary["gan_unoptimised_unit_mean"] >= starts["min"]
+    assert starts["max"] > starts["min"]
+    assert {"gan_start_max_mean", "gan_start_min_voice_fraction"} <= set(summary["probe"])
     n_settings = summary["grid"]["settings"]
     for run, folder in (("gan", am / "search"), ("input", am / "input_baseline")):
         table = (folder / "ranking.md").read_text().strip().splitlines()
