@@ -317,7 +317,8 @@ class PreparedSearch:
 
 @reads_hparams("classifier", "generator", "generator_file", "unit", "am_steps", "am_lrs",
                "am_penalties", "directions", "n_reference",
-               *reference_set.hparams_required, *maximizers.hparams_required)
+               *reference_set.hparams_required, *maximizers.hparams_required,
+               optional=[k for k in maximizers.hparams_keys if k not in maximizers.hparams_required])
 def prepare_search(hparams: Mapping, run_opts: Mapping, reference_dataset) -> PreparedSearch:
     """Step 1 of a search recipe: moves the classifier (``classifier``) to the
     run device; loads the generator (``generator`` with the weights of
