@@ -142,6 +142,19 @@ def _intra_epoch_checkpoints(save, epoch):
     return found
 
 
+def _incomplete_checkpoints(save, allow_unlisted=False):
+    """Checkpoint folders of ``save`` that miss a file their CKPT.yaml lists
+    (a CKPT.yaml that lists none fails outright unless ``allow_unlisted``)."""
+    out = []
+    for meta in glob.glob(os.path.join(save, "CKPT*", "CKPT.yaml")):
+        with open(meta) as f:
+            listed = re.findall(r"- (\S+\.ckpt)", f.read())
+        assert listed or allow_unlisted, f"{meta} lists no files"
+        if not all(os.path.isfile(os.path.join(os.path.dirname(meta), n)) for n in listed):
+            out.append(os.path.dirname(meta))
+    return out
+
+
 def test_classifier_training_killed_mid_epoch_resumes_exactly(tmp_path):
     def args(out):
         return [HPARAMS, "--data_folder", tmp_path / "data", "--output_folder", out,
@@ -159,13 +172,15 @@ def test_classifier_training_killed_mid_epoch_resumes_exactly(tmp_path):
     # killed in epoch 2: epoch 1 logged, a complete intra-epoch checkpoint of epoch 2 saved
     assert (out / "train_log.txt").read_text().count("epoch:") == 1
     (resume_from,) = _intra_epoch_checkpoints(save, 2)
-    for meta in glob.glob(os.path.join(save, "CKPT*", "CKPT.yaml")):
-        with open(meta) as f:
-            listed = re.findall(r"- (\S+\.ckpt)", f.read())
-        assert listed and all(os.path.isfile(os.path.join(os.path.dirname(meta), n)) for n in listed)
+    # every checkpoint lists its files and has them all, but one whose deletion the kill cut
+    # short (SpeechBrain deletes with one rmtree): that one is never the one resumed from, and
+    # the resumed run removes it (checked below)
+    for folder in _incomplete_checkpoints(save, allow_unlisted=False):
+        assert folder != resume_from
 
     run(_recipe, *map(str, args(out)), log=tmp_path / "resumed.log")
     assert f"Loading a checkpoint from {resume_from}" in (out / "log.txt").read_text()
+    assert not _incomplete_checkpoints(save, allow_unlisted=False)
     # the same log line for line, the same model, the same test predictions
     assert (out / "train_log.txt").read_text() == (ref / "train_log.txt").read_text()
     assert (out / "test_predictions.csv").read_text() == (ref / "test_predictions.csv").read_text()
