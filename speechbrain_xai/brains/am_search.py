@@ -32,7 +32,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import soundfile as sf
@@ -312,7 +312,7 @@ class PreparedSearch:
     start_feats: torch.Tensor  # the generator's unoptimised samples (one plain draw per seed)
     summary: dict  # the start of summary.json
     # with init_candidates > 1: the samples the GAN search starts from, per direction
-    candidate_starts: Dict[str, torch.Tensor] = None
+    candidate_starts: Dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 @reads_hparams("classifier", "generator", "generator_file", "unit", "am_steps", "am_lrs",
@@ -347,8 +347,7 @@ def prepare_search(hparams: Mapping, run_opts: Mapping, reference_dataset) -> Pr
     with torch.no_grad():
         start_feats = generator(gan.init_params(seeds).to(adapter.device))
         if gan.init_candidates > 1:
-            with gan._search_networks():
-                starts = gan.start_params(seeds, sorted(set(hparams["directions"])))
+            starts = gan.search_starts(seeds, sorted(set(hparams["directions"])))
             candidate_starts = {d: generator(z.to(adapter.device)) for d, z in starts.items()}
     n_ref = min(hparams["n_reference"], len(ref_acts))
     summary = {"unit": str(unit),

@@ -302,9 +302,7 @@ class LatentActivationMaximizer:
 
     def init_params(self, seeds: Sequence[int]) -> torch.Tensor:
         """Initial latents ``[K, latent_dim]``, ``N(0, I)`` from each seed."""
-        dim = self.generator.latent_dim
-        return torch.stack([torch.randn(dim, generator=torch.Generator().manual_seed(int(s)))
-                            for s in seeds])
+        return self.candidate_params(seeds, 1)[:, 0]
 
     def candidate_params(self, seeds: Sequence[int], count: int) -> torch.Tensor:
         """``count`` latents per seed ``[K, count, latent_dim]``; the first of
@@ -335,6 +333,13 @@ class LatentActivationMaximizer:
             pick = (acts.argmax(1) if d == "max" else acts.argmin(1))
             out[d] = cands[torch.arange(K), pick]
         return out
+
+    def search_starts(self, seeds: Sequence[int], directions: Sequence[str]
+                      ) -> Dict[str, torch.Tensor]:
+        """:meth:`start_params` on the networks the search runs on (see
+        ``fold_batchnorm``): the starts a :meth:`search` of these seeds uses."""
+        with self._search_networks():
+            return self.start_params(seeds, directions)
 
     def to_features(self, params: torch.Tensor, step: int) -> torch.Tensor:
         return self.generator(params)

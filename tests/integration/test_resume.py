@@ -142,14 +142,14 @@ def _intra_epoch_checkpoints(save, epoch):
     return found
 
 
-def _incomplete_checkpoints(save, allow_unlisted=False):
+def _incomplete_checkpoints(save):
     """Checkpoint folders of ``save`` that miss a file their CKPT.yaml lists
-    (a CKPT.yaml that lists none fails outright unless ``allow_unlisted``)."""
+    (a CKPT.yaml that lists none fails outright)."""
     out = []
     for meta in glob.glob(os.path.join(save, "CKPT*", "CKPT.yaml")):
         with open(meta) as f:
             listed = re.findall(r"- (\S+\.ckpt)", f.read())
-        assert listed or allow_unlisted, f"{meta} lists no files"
+        assert listed, f"{meta} lists no files"
         if not all(os.path.isfile(os.path.join(os.path.dirname(meta), n)) for n in listed):
             out.append(os.path.dirname(meta))
     return out
@@ -175,12 +175,12 @@ def test_classifier_training_killed_mid_epoch_resumes_exactly(tmp_path):
     # every checkpoint lists its files and has them all, but one whose deletion the kill cut
     # short (SpeechBrain deletes with one rmtree): that one is never the one resumed from, and
     # the resumed run removes it (checked below)
-    for folder in _incomplete_checkpoints(save, allow_unlisted=False):
+    for folder in _incomplete_checkpoints(save):
         assert folder != resume_from
 
     run(_recipe, *map(str, args(out)), log=tmp_path / "resumed.log")
     assert f"Loading a checkpoint from {resume_from}" in (out / "log.txt").read_text()
-    assert not _incomplete_checkpoints(save, allow_unlisted=False)
+    assert not _incomplete_checkpoints(save)
     # the same log line for line, the same model, the same test predictions
     assert (out / "train_log.txt").read_text() == (ref / "train_log.txt").read_text()
     assert (out / "test_predictions.csv").read_text() == (ref / "test_predictions.csv").read_text()
