@@ -26,7 +26,8 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_xai.brains.base import FrozenClassifierBrain
 from speechbrain_xai.contamination import contaminate
-from speechbrain_xai.explainers.lmac import LMACExplainer, decode_masks, guided_loss, lmac_loss
+from speechbrain_xai.explainers.lmac import (LMACExplainer, contamination_loss, decode_masks,
+                                             guided_loss, lmac_loss)
 from speechbrain_xai.hparams import reads_hparams, require_hparams
 from speechbrain_xai.lobes.decoders import count_parameters
 from speechbrain_xai.metrics import faithfulness_metrics
@@ -38,7 +39,7 @@ logger = get_logger(__name__)
                "contamination", "contamination_prob", "snr_range", "guided_weight",
                "guided_from_epoch", "guided_corr", "guided_bin", "epoch_counter", "ckpt_to_keep",
                "train_logger", optional=("lr_annealing", "checkpoint_selection", "frame_sparsity",
-                                       "in_margin"))
+                                       "in_margin", "guided_target"))
 class LMACBrain(FrozenClassifierBrain):
     """Trains an L-MAC mask decoder on a frozen classifier.
 
@@ -54,13 +55,27 @@ class LMACBrain(FrozenClassifierBrain):
     ``guided_weight``, ``guided_from_epoch``, ``guided_corr``,
     ``guided_bin``, ``epoch_counter``, ``ckpt_to_keep``, ``train_logger``;
     optional ``lr_annealing``, ``checkpoint_selection`` (see
-    :meth:`recover_selected`), ``frame_sparsity`` and ``in_margin`` (the
+    :meth:`recover_selected`), ``guided_target`` (see :attr:`GUIDED_TARGETS`),
+    ``frame_sparsity`` and ``in_margin`` (the
     ``frames`` weight and the ``in_margin`` of
     :func:`~speechbrain_xai.explainers.lmac.lmac_loss`). The batches carry ``sig``.
     """
 
     #: How :meth:`recover_selected` picks the checkpoint that is tested and exported.
     CHECKPOINT_SELECTIONS = ("lowest_valid_loss", "last")
+    #: What the guided stage pulls the mask toward: the binarised clean clip
+    #: (:func:`~speechbrain_xai.explainers.lmac.guided_loss`, the paper) or only
+    #: away from the contamination
+    #: (:func:`~speechbrain_xai.explainers.lmac.contamination_loss`).
+    GUIDED_TARGETS = ("clean", "not_contamination")
+
+    @classmethod
+    def guided_target(cls, hparams: Dict) -> str:
+        """The recipe's ``guided_target`` (default ``"clean"``), checked."""
+        target = hparams.get("guided_target") or "clean"
+        if target not in cls.GUIDED_TARGETS:
+            raise ValueError(f"guided_target is {target!r}; use one of {cls.GUIDED_TARGETS}.")
+        return target
 
     @classmethod
     def checkpoint_selection(cls, hparams: Dict) -> str:
@@ -97,6 +112,10 @@ class LMACBrain(FrozenClassifierBrain):
                 f"The decoder was built for {self.modules.decoder.n_freq} frequency bins but the "
                 f"classifier's STFT grid has {n_freq}; set n_freq: {n_freq} in the hparams."
             )
+        heads, classes = getattr(self.modules.decoder, "num_classes", None), adapter.num_classes
+        if heads and classes and heads != classes:
+            raise ValueError(f"The decoder has one head for each of {heads} classes but the "
+                             f"classifier has {classes}; set the decoder's num_classes to {classes}.")
 
     # -------------------------------------------------------------- forward
     def interpret(self, wavs, wav_lens):
@@ -144,8 +163,13 @@ class LMACBrain(FrozenClassifierBrain):
                           in_margin=getattr(hp, "in_margin", 0.0) or 0.0)
         epoch = hp.epoch_counter.current
         if hp.guided_weight and epoch >= hp.guided_from_epoch:
-            clean_mag = self.adapter.stft(out["clean"]).abs()
-            guided, selected = guided_loss(mask, spec.abs(), clean_mag, hp.guided_corr, hp.guided_bin)
+            clean_spec = self.adapter.stft(out["clean"])
+            guided_target = self.guided_target(vars(hp))
+            if guided_target == "clean":
+                guided, selected = guided_loss(mask, spec.abs(), clean_spec.abs(), hp.guided_corr,
+                                               hp.guided_bin)
+            else:
+                guided, selected = contamination_loss(mask, spec, clean_spec)
             # trains the decoder, but stays out of the valid loss: checkpoints are
             # chosen on the L-MAC objective alone, comparable before and after the
             # guided stage starts
@@ -214,6 +238,7 @@ def run_lmac(hparams: Dict, run_opts: Dict, datasets: Dict) -> LMACBrain:
 
     require_hparams(hparams, run_lmac, "run_lmac")
     selection = LMACBrain.checkpoint_selection(hparams)  # checked before training, not after it
+    LMACBrain.guided_target(hparams)
     adapter = hparams["classifier"]
     brain = LMACBrain(modules=hparams["modules"], opt_class=hparams["opt_class"], hparams=hparams,
                       run_opts=run_opts, checkpointer=hparams["checkpointer"], adapter=adapter)

@@ -43,13 +43,15 @@ from speechbrain_xai.stft import MASK_MODES, masked_waveforms
 # Masks
 # --------------------------------------------------------------------------
 def decode_masks(adapter, decoder, layers: Sequence[str], wavs: torch.Tensor,
-                 wav_lens: Optional[torch.Tensor] = None
+                 wav_lens: Optional[torch.Tensor] = None, target: Optional[torch.Tensor] = None
                  ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One L-MAC pass: the classifier's forward with hooks, then the decoder.
 
     The STFT the masks live on is read from the classifier's own front-end
     during that forward where it is the same grid
     (:meth:`~speechbrain_xai.adapter.ClassifierAdapter.forward_with_spectrum`).
+    A decoder with one head per class explains ``target`` ``[B]``, by default
+    the classifier's decision.
 
     Returns
     -------
@@ -71,15 +73,22 @@ def decode_masks(adapter, decoder, layers: Sequence[str], wavs: torch.Tensor,
     if wav_lens is None:
         wav_lens = torch.ones(wavs.shape[0], device=wavs.device)
     logits, reps, spec = adapter.forward_with_spectrum(wavs, wav_lens, layers)
-    return masks_from_representations(decoder, layers, reps, spec), logits, spec
+    if target is None:
+        target = logits.detach().argmax(dim=-1)
+    return masks_from_representations(decoder, layers, reps, spec, target), logits, spec
 
 
 def masks_from_representations(decoder, layers: Sequence[str], reps: Dict[str, torch.Tensor],
-                               spec: torch.Tensor) -> torch.Tensor:
+                               spec: torch.Tensor, target: Optional[torch.Tensor] = None
+                               ) -> torch.Tensor:
     """The decoder's masks ``[B, T, F]`` from the captured ``{layer: output}``
-    and the input's complex STFT ``[B, T, F]``."""
+    and the input's complex STFT ``[B, T, F]``; ``target`` ``[B]`` (the
+    explained class) reaches decoders with one head per class
+    (``decoder.num_classes``), which need it."""
     # a 1-D representation [B, C] (one vector per clip) is one frame
     maps = [r.unsqueeze(1) if r.dim() == 2 else r for r in stack_representations(reps, layers)]
+    if getattr(decoder, "num_classes", None):
+        return decoder(maps, log_magnitude(spec), target)
     return decoder(maps, log_magnitude(spec))
 
 
@@ -185,7 +194,7 @@ class LMACExplainer(Explainer):
         else:
             _, reps, spec = self.adapter.forward_with_spectrum(wavs, wav_lens, self.layers)
         with eval_mode(self.decoder):
-            mask = masks_from_representations(self.decoder, self.layers, reps, spec)
+            mask = masks_from_representations(self.decoder, self.layers, reps, spec, target)
         return Attribution(mask, spec=spec)
 
     @torch.no_grad()
@@ -343,5 +352,42 @@ def guided_loss(mask: torch.Tensor, mix_mag: torch.Tensor, clean_mag: torch.Tens
     oracle = (clean_log > bin_threshold * peak).to(mask.dtype)
     bce = F.binary_cross_entropy(mask[selected].clamp(1e-6, 1 - 1e-6), oracle[selected])
     return bce, selected
+
+
+def contamination_loss(mask: torch.Tensor, mix_spec: torch.Tensor, clean_spec: torch.Tensor
+                       ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Guidance that only keeps the mask off what the contamination added.
+
+    The bins where the contamination dominates (``|X_mix - X_clean| >
+    |X_clean|``, from the complex STFTs ``[B, T, F]``) are pushed toward 0
+    (BCE with target 0, i.e. ``-log(1 - M)``, averaged over those bins of
+    each example); nothing asks the mask to cover the rest of the clean clip.
+    Unlike :func:`guided_loss` (the paper's target, the whole binarised clean
+    spectrum), it suits a decoder that explains one class of a clip holding
+    several sources: the explanation of "voice" should not cover the clean
+    clip's instruments either.
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        The mean over the examples that hold contamination-dominated bins (0
+        when none does) and that selection ``[B]``.
+
+    Example
+    -------
+    >>> clean = torch.ones(2, 4, 3, dtype=torch.complex64)
+    >>> mix = clean.clone(); mix[0, :2] += 5  # example 0: half its frames contaminated
+    >>> loss, selected = contamination_loss(torch.full((2, 4, 3), 0.5), mix, clean)
+    >>> selected.tolist(), round(float(loss), 4)  # -log(1 - 0.5)
+    ([True, False], 0.6931)
+    """
+    dominated = ((mix_spec - clean_spec).abs() > clean_spec.abs()).to(mask.dtype)
+    count = dominated.flatten(1).sum(dim=1)
+    selected = count > 0
+    if not selected.any():
+        return mask.new_zeros(()), selected
+    per_bin = -torch.log1p(-mask.clamp(max=1 - 1e-6))
+    per_example = (per_bin * dominated).flatten(1).sum(dim=1) / count.clamp_min(1)
+    return per_example[selected].mean(), selected
 
 

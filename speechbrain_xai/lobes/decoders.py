@@ -24,6 +24,13 @@ input's normalised log-magnitude (a cheap skip path) adds the fine spectral
 detail, and a sigmoid gives the mask. Only elementwise operations run at full
 resolution: convolutions there would cost as much as the classifier.
 
+With ``num_classes``, the last 1x1 convolution has one output per class of
+the classifier and the explained class's map is kept (before the resampling,
+so the extra heads cost nothing at full resolution). A class-agnostic decoder
+has to guess from the representations which decision it explains, and on a
+two-class voice detector it learns to mask the background too (what explains
+"no voice"); see the VocalMix interpret README for what that costs.
+
 SpeechBrain's ESC50 decoder (``CNN14PSI_stft(dim=2048)``) has 236.7 M
 parameters and only accepts 5 s clips; this one has a few thousand.
 
@@ -34,6 +41,9 @@ Example
 >>> maps = [torch.randn(2, 8, 50, 20), torch.randn(2, 16, 25, 10)]
 >>> log_mag = torch.randn(2, 101, 201)
 >>> dec(maps, log_mag).shape
+torch.Size([2, 101, 201])
+>>> per_class = MaskDecoder(layer_channels=[8, 16], n_freq=201, hidden=8, num_classes=3)
+>>> per_class(maps, log_mag, target=torch.tensor([2, 0])).shape
 torch.Size([2, 101, 201])
 >>> seq = MaskDecoder(layer_channels=[12], n_freq=65, freq_scale="linear")
 >>> seq([torch.randn(2, 30, 12)], torch.randn(2, 61, 65)).shape
@@ -79,11 +89,24 @@ class MaskDecoder(nn.Module):
     f_min, f_max : float
         Frequency range of the classifier's features (``f_max`` defaults to
         Nyquist).
+    num_classes : int, optional
+        One output head per class of the classifier: :meth:`forward` then
+        takes the class to explain (``target``) and returns that class's mask.
+        The decoder knows which decision it explains instead of having to
+        guess it from the representations (None: one class-agnostic head, as
+        in the L-MAC paper).
+    modulated_skip : bool
+        The gain of the log-magnitude skip path also comes from the
+        representations (a second output map, per class with
+        ``num_classes``), so it can change over time: "follow the loud bins
+        here, not there". False: one learned gain per frequency bin, the same
+        in every frame.
     """
 
     def __init__(self, layer_channels: Sequence[int], n_freq: int, hidden: int = 16,
                  num_fusion_layers: int = 2, freq_scale: str = "mel", sample_rate: int = 16000,
-                 f_min: float = 0.0, f_max: Optional[float] = None):
+                 f_min: float = 0.0, f_max: Optional[float] = None,
+                 num_classes: Optional[int] = None, modulated_skip: bool = False):
         super().__init__()
         if not layer_channels:
             raise ValueError("MaskDecoder needs at least one layer (layer_channels is empty).")
@@ -92,6 +115,14 @@ class MaskDecoder(nn.Module):
             num_fusion_layers=num_fusion_layers, freq_scale=freq_scale,
             sample_rate=sample_rate, f_min=f_min, f_max=f_max,
         )
+        if num_classes is not None:
+            if int(num_classes) < 1:
+                raise ValueError(f"num_classes must be a positive number of classes, got {num_classes}.")
+            self.config["num_classes"] = int(num_classes)
+        self.num_classes = self.config.get("num_classes")
+        if modulated_skip:
+            self.config["modulated_skip"] = True
+        self.modulated_skip = bool(modulated_skip)
         self.layer_channels = list(self.config["layer_channels"])
         self.n_freq = int(n_freq)
         freq_pos = frequency_positions(n_freq, sample_rate, freq_scale, f_min, f_max)
@@ -101,7 +132,11 @@ class MaskDecoder(nn.Module):
         for _ in range(num_fusion_layers):
             fusion += [nn.Conv2d(hidden, hidden, 3, padding=1), nn.BatchNorm2d(hidden), nn.ReLU()]
         self.fusion = nn.Sequential(*fusion)
-        self.to_logit = nn.Conv2d(hidden, 1, 1)
+        self.to_logit = nn.Conv2d(hidden, self.num_classes or 1, 1)
+        if self.modulated_skip:
+            # zero at the start: the skip path's gain begins as the per-frequency one
+            self.to_gain = nn.Conv2d(hidden, self.num_classes or 1, 1)
+            nn.init.zeros_(self.to_gain.weight), nn.init.zeros_(self.to_gain.bias)
         # full-resolution refinement: a per-frequency gain and bias on the
         # log-magnitude (elementwise: convolutions at full resolution would
         # cost as much as the classifier itself)
@@ -121,10 +156,13 @@ class MaskDecoder(nn.Module):
             "channels; expected [B, C, T', F'], [B, T', C] or [B, C, T']. Check layer_channels."
         )
 
-    def forward(self, reps: Sequence[torch.Tensor], log_mag: torch.Tensor) -> torch.Tensor:
+    def forward(self, reps: Sequence[torch.Tensor], log_mag: torch.Tensor,
+                target: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Mask ``[B, T, F]`` from the representations and the input's
         log-magnitude ``[B, T, F]`` (see :func:`log_magnitude`; it is
-        standardised per example inside, so loudness does not matter)."""
+        standardised per example inside, so loudness does not matter). A
+        decoder with ``num_classes`` needs ``target`` ``[B]``, the class whose
+        mask is returned; a class-agnostic one ignores it."""
         if len(reps) != len(self.projections):
             raise ValueError(f"Got {len(reps)} representations for {len(self.projections)} layers.")
         if log_mag.dim() != 3 or log_mag.shape[-1] != self.n_freq:
@@ -144,15 +182,41 @@ class MaskDecoder(nn.Module):
         for m in maps[1:]:
             x = x.add_(F.interpolate(m, size=size, mode="bilinear", align_corners=False))
         x = self.fusion(x) if self.training else _fused_eval(self.fusion, x)
-        logit = self.to_logit(x)  # (B, 1, T', F')
+        logit = self.to_logit(x)  # (B, num_classes or 1, T', F')
+        if self.modulated_skip:
+            logit = torch.cat([logit, self.to_gain(x)], dim=1)
+        if self.num_classes:
+            index = self._target_index(target, logit[:, :1])
+            logit = torch.cat([logit.gather(1, index), logit.gather(1, index + self.num_classes)], dim=1) \
+                if self.modulated_skip else logit.gather(1, index)
         # one resampling to the STFT grid: linear in time, mel-aware in frequency
-        logit = to_grid(logit, log_mag.shape[1], self.freq_pos).squeeze(1)  # (B, T, F)
+        logit = to_grid(logit, log_mag.shape[1], self.freq_pos)  # (B, 1 or 2, T, F)
+        if self.modulated_skip:
+            logit, gain = logit[:, 0], logit[:, 1]
+            std, mean = _std_mean(log_mag)
+            z = (log_mag - mean) / std.clamp_min(1e-3)  # standardised log-magnitude
+            return logit.add_(self.refine_bias).add_((gain + self.refine_gain) * z).sigmoid_()
+        logit = logit.squeeze(1)  # (B, T, F)
         # gain * standardised log-magnitude, folded into one full-resolution op:
         # gain * (L - mean) / std = (gain / std) * L - gain * mean / std
         # (in place on the fresh resampled map: nothing else holds it)
         std, mean = _std_mean(log_mag)  # (B, 1, 1)
         scale = self.refine_gain / std.clamp_min(1e-3)  # (B, 1, F)
         return logit.add_(self.refine_bias - scale * mean).addcmul_(log_mag, scale).sigmoid_()
+
+
+    def _target_index(self, target: Optional[torch.Tensor], logit: torch.Tensor) -> torch.Tensor:
+        """``target`` ``[B]`` checked, as the index of :meth:`forward`'s ``gather``."""
+        if target is None:
+            raise ValueError("This decoder has one mask per class (num_classes="
+                             f"{self.num_classes}): pass target, the class to explain.")
+        target = torch.as_tensor(target, device=logit.device).long().reshape(-1)
+        if target.shape[0] != logit.shape[0]:
+            raise ValueError(f"Got {target.shape[0]} targets for a batch of {logit.shape[0]}.")
+        if bool(((target < 0) | (target >= self.num_classes)).any()):
+            raise ValueError(f"Target classes {target.tolist()} are outside the decoder's "
+                             f"{self.num_classes} classes.")
+        return target.view(-1, 1, 1, 1).expand(-1, 1, *logit.shape[2:])
 
 
 def _std_mean(x: torch.Tensor):

@@ -93,3 +93,56 @@ def test_eval_mode_folds_batchnorm_into_the_fusion_convolutions():
     dec([torch.randn(2, 4, 10, 8)], torch.randn(2, 21, 33)).sum().backward()
     assert not torch.equal(before, dec.fusion[1].running_mean)
     assert dec.fusion[0].weight.grad is not None
+
+
+def test_one_head_per_class_returns_the_target_class_mask():
+    torch.manual_seed(0)
+    dec = MaskDecoder([4], n_freq=33, hidden=4, num_classes=3).eval()
+    with torch.no_grad():
+        dec.to_logit.weight.normal_()  # heads that differ
+        maps, log_mag = [torch.randn(2, 4, 6, 5)], torch.randn(2, 11, 33)
+        every = [dec(maps, log_mag, torch.tensor([c, c])) for c in range(3)]
+        mixed = dec(maps, log_mag, torch.tensor([2, 0]))
+    assert torch.equal(mixed[0], every[2][0]) and torch.equal(mixed[1], every[0][1])
+    assert not torch.allclose(every[0], every[1])
+    with pytest.raises(ValueError, match="pass target"):
+        dec(maps, log_mag)
+    with pytest.raises(ValueError, match="outside"):
+        dec(maps, log_mag, torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match="3 targets for a batch of 2"):
+        dec(maps, log_mag, torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="positive"):
+        MaskDecoder([4], n_freq=33, num_classes=0)
+
+
+def test_decoder_yaml_rebuilds_the_per_class_heads():
+    from hyperpyyaml import load_hyperpyyaml
+
+    from speechbrain_xai.lobes.decoders import decoder_yaml
+
+    rebuilt = load_hyperpyyaml(decoder_yaml(MaskDecoder([4], n_freq=33, hidden=2, num_classes=5)))
+    assert rebuilt["decoder"].num_classes == 5 and rebuilt["decoder"].to_logit.out_channels == 5
+    plain = load_hyperpyyaml(decoder_yaml(MaskDecoder([4], n_freq=33, hidden=2)))
+    assert plain["decoder"].num_classes is None and plain["decoder"].to_logit.out_channels == 1
+
+
+@pytest.mark.parametrize("num_classes", [None, 3])
+def test_modulated_skip_starts_as_the_per_frequency_gain_and_can_change_over_time(num_classes):
+    torch.manual_seed(0)
+    maps, log_mag = [torch.randn(2, 4, 6, 5)], torch.randn(2, 11, 33)
+    target = None if num_classes is None else torch.tensor([2, 0])
+    plain = MaskDecoder([4], n_freq=33, hidden=4, num_classes=num_classes).eval()
+    modulated = MaskDecoder([4], n_freq=33, hidden=4, num_classes=num_classes, modulated_skip=True).eval()
+    modulated.load_state_dict(plain.state_dict(), strict=False)
+    with torch.no_grad():
+        plain.refine_gain.normal_()
+        modulated.refine_gain.copy_(plain.refine_gain)
+        assert torch.allclose(plain(maps, log_mag, target), modulated(maps, log_mag, target), atol=1e-6)
+        # a gain map from the representations: the same log-magnitude is weighted differently
+        # in different frames
+        modulated.to_gain.weight.normal_()
+        flat = torch.ones(2, 11, 33)  # a log-magnitude equal in every frame
+        flat[:, :, ::2] = 3.0
+        mask = modulated([torch.randn(2, 4, 6, 5)], flat, target)
+    assert float((mask[:, 1:] - mask[:, :-1]).abs().max()) > 1e-3
+    assert modulated.config["modulated_skip"] is True and "modulated_skip" not in plain.config

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from speechbrain_xai.contamination import contaminate, scale_to_snr, speech_like_noise
-from speechbrain_xai.explainers.lmac import decode_masks, guided_loss, lmac_loss, total_variation
+from speechbrain_xai.explainers.lmac import (contamination_loss, decode_masks, guided_loss, lmac_loss,
+                                             total_variation)
 from speechbrain_xai.lobes.decoders import MaskDecoder
 
 LAYERS = ["embedding_model.blocks.0", "embedding_model.blocks.1"]
@@ -88,6 +89,36 @@ def test_guided_loss_selects_only_correlated_examples():
     assert selected.tolist() == [True, False] and float(loss) > 0
     none, sel = guided_loss(torch.rand(2, 10, 8), mix, clean, corr_threshold=0.999)
     assert not sel.any() and float(none) == 0.0
+
+
+def test_contamination_loss_only_pushes_the_mask_off_contaminated_bins():
+    torch.manual_seed(0)
+    clean = torch.randn(3, 10, 8, dtype=torch.complex64)
+    noise = torch.zeros_like(clean)
+    noise[0, :5] = 10.0  # example 0: its first five frames are the contamination's
+    mix = clean + noise
+    mask = torch.rand(3, 10, 8, requires_grad=True)
+    loss, selected = contamination_loss(mask, mix, clean)
+    assert selected.tolist() == [True, False, False]
+    loss.backward()
+    # a gradient only on the contaminated bins, pushing the mask down there
+    assert float(mask.grad[0, :5].min()) > 0 and float(mask.grad[0, 5:].abs().max()) == 0.0
+    assert float(mask.grad[1:].abs().max()) == 0.0
+    # a mask already off the contamination costs (almost) nothing
+    off = torch.ones(3, 10, 8)
+    off[0, :5] = 0.0
+    assert float(contamination_loss(off, mix, clean)[0]) < 1e-5
+    none, sel = contamination_loss(mask, clean, clean)
+    assert not sel.any() and float(none) == 0.0
+
+
+def test_unknown_guided_target_is_refused_with_the_choices():
+    from speechbrain_xai.brains.lmac import LMACBrain
+
+    assert LMACBrain.guided_target({}) == "clean"
+    assert LMACBrain.guided_target({"guided_target": "not_contamination"}) == "not_contamination"
+    with pytest.raises(ValueError, match="not_contamination"):
+        LMACBrain.guided_target({"guided_target": "voice"})
 
 
 @pytest.mark.parametrize("kind", ["mix", "white", "speech_like"])
@@ -202,3 +233,25 @@ def test_fast_listenable_path_equals_the_plain_computation(tiny_adapter, mask_mo
     assert (exp.mask - mask).abs().max() < 2e-6
     assert (exp.masked_out - masked_out).abs().max() < 2e-6 * scale
     assert torch.allclose(exp.probs_input, logits.softmax(-1), atol=1e-6)
+
+
+def test_a_per_class_decoder_explains_the_requested_class(tiny_adapter):
+    """With one head per class, explain(target=c) is head c's mask, the
+    default target is the decision, and the fast listenable path agrees."""
+    from speechbrain_xai.explainers.lmac import LMACExplainer
+
+    torch.manual_seed(0)
+    dec = MaskDecoder([4, 8], n_freq=tiny_adapter.stft_config.n_freq, hidden=4, num_classes=3).eval()
+    with torch.no_grad():
+        dec.to_logit.weight.normal_(), dec.to_logit.bias.normal_()
+    explainer = LMACExplainer(tiny_adapter, dec, LAYERS)
+    wavs = 0.1 * torch.randn(2, 8000)
+    per_class = [explainer.explain(wavs, target=torch.tensor([c, c])).mask for c in range(3)]
+    assert not torch.allclose(per_class[0], per_class[1])
+    chosen = explainer.explain(wavs, target=torch.tensor([2, 1])).mask
+    assert torch.allclose(chosen[0], per_class[2][0]) and torch.allclose(chosen[1], per_class[1][1])
+    decided = explainer.explain(wavs)
+    for i, c in enumerate(decided.target.tolist()):
+        assert torch.allclose(decided.mask[i], per_class[c][i])
+    fast = explainer.listenable(wavs)
+    assert torch.allclose(fast.mask, decided.mask, atol=1e-6)
