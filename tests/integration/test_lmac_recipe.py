@@ -3,6 +3,7 @@ exported interpreter reloaded in a fresh process."""
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -115,3 +116,39 @@ def test_esc50_prepare_and_lmac_debug_on_a_standin(debug_classifier, tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert {"L-MAC", "saliency", "gradcam"} <= set(results["results"]["in_domain"])
     assert (out / "interpreter" / "decoder.ckpt").is_file()
+
+
+def test_diagnose_lmac_script_on_the_debug_interpreter(debug_interpreter, debug_classifier, tmp_path):
+    """diagnose_lmac.py runs on an exported interpreter: one row per mask, the
+    oracle mask scores 1 against itself on every ranking, and a manifest
+    without voice clips is refused in one line."""
+    script = os.path.join(ROOT, "recipes", "VocalMix", "interpret", "diagnose_lmac.py")
+    manifest = debug_interpreter["manifests"]["test"]
+    args = [sys.executable, script, str(debug_interpreter["output"] / "interpreter"),
+            "--manifest", manifest, "--data_folder", debug_classifier["data_folder"],
+            "--savedir", str(tmp_path / "savedir")]
+    with open(manifest, newline="") as f:
+        voiced = sum(r["label"] == "voice" for r in csv.DictReader(f))
+    assert voiced, "the debug test split should hold a voice clip"
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip().strip("|").split("|")[1:]]
+            for line in proc.stdout.splitlines() if line.startswith("| ") and "---" not in line}
+    assert {"L-MAC", "Grad-CAM", "oracle mask"} <= set(rows)
+    oracle = rows["oracle mask"]
+    assert float(oracle[1]) == 1.0 and float(oracle[3]) == 1.0  # oracle AUC, frequency ranking
+    for name in ("L-MAC", "Grad-CAM"):
+        values = [float(v) for v in rows[name] if v != "nan"]
+        assert all(0.0 <= v <= 1.0 for v in values), rows[name]
+    no_voice = tmp_path / "no_voice.csv"
+    with open(manifest, newline="") as f:
+        reader = csv.DictReader(f)
+        kept = [r for r in reader if r["label"] != "voice"]
+        fields = reader.fieldnames
+    with open(no_voice, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(kept)
+    args[args.index(manifest)] = str(no_voice)
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode != 0 and "no 'voice' clips" in proc.stderr
