@@ -182,28 +182,22 @@ class MaskDecoder(nn.Module):
         for m in maps[1:]:
             x = x.add_(F.interpolate(m, size=size, mode="bilinear", align_corners=False))
         x = self.fusion(x) if self.training else _fused_eval(self.fusion, x)
-        logit = self.to_logit(x)  # (B, num_classes or 1, T', F')
+        heads = [self.to_logit(x)]  # (B, num_classes or 1, T', F') each
         if self.modulated_skip:
-            logit = torch.cat([logit, self.to_gain(x)], dim=1)
+            heads.append(self.to_gain(x))
         if self.num_classes:
-            index = self._target_index(target, logit[:, :1])
-            logit = torch.cat([logit.gather(1, index), logit.gather(1, index + self.num_classes)], dim=1) \
-                if self.modulated_skip else logit.gather(1, index)
+            index = self._target_index(target, heads[0])
+            heads = [h.gather(1, index) for h in heads]
         # one resampling to the STFT grid: linear in time, mel-aware in frequency
-        logit = to_grid(logit, log_mag.shape[1], self.freq_pos)  # (B, 1 or 2, T, F)
-        if self.modulated_skip:
-            logit, gain = logit[:, 0], logit[:, 1]
-            std, mean = _std_mean(log_mag)
-            z = (log_mag - mean) / std.clamp_min(1e-3)  # standardised log-magnitude
-            return logit.add_(self.refine_bias).add_((gain + self.refine_gain) * z).sigmoid_()
-        logit = logit.squeeze(1)  # (B, T, F)
+        maps = to_grid(torch.cat(heads, dim=1), log_mag.shape[1], self.freq_pos)  # (B, 1 or 2, T, F)
+        logit = maps[:, 0]  # (B, T, F)
+        gain = self.refine_gain + maps[:, 1] if self.modulated_skip else self.refine_gain
         # gain * standardised log-magnitude, folded into one full-resolution op:
         # gain * (L - mean) / std = (gain / std) * L - gain * mean / std
         # (in place on the fresh resampled map: nothing else holds it)
         std, mean = _std_mean(log_mag)  # (B, 1, 1)
-        scale = self.refine_gain / std.clamp_min(1e-3)  # (B, 1, F)
+        scale = gain / std.clamp_min(1e-3)  # (B, 1, F), or (B, T, F) when modulated
         return logit.add_(self.refine_bias - scale * mean).addcmul_(log_mag, scale).sigmoid_()
-
 
     def _target_index(self, target: Optional[torch.Tensor], logit: torch.Tensor) -> torch.Tensor:
         """``target`` ``[B]`` checked, as the index of :meth:`forward`'s ``gather``."""
