@@ -105,6 +105,7 @@ class LMACBrain(FrozenClassifierBrain):
             raise ValueError("LMACBrain needs the classifier: pass adapter=ClassifierAdapter(...).")
         super().__init__(modules, opt_class, hparams, run_opts, checkpointer)
         require_hparams(self.hparams, LMACBrain, "LMACBrain")
+        self._guided_target = self.guided_target(vars(self.hparams))  # checked before training
         self.adapter = adapter
         n_freq = adapter.stft_config.n_freq
         if self.modules.decoder.n_freq != n_freq:
@@ -164,8 +165,7 @@ class LMACBrain(FrozenClassifierBrain):
         epoch = hp.epoch_counter.current
         if hp.guided_weight and epoch >= hp.guided_from_epoch:
             clean_spec = self.adapter.stft(out["clean"])
-            guided_target = self.guided_target(vars(hp))
-            if guided_target == "clean":
+            if self._guided_target == "clean":
                 guided, selected = guided_loss(mask, spec.abs(), clean_spec.abs(), hp.guided_corr,
                                                hp.guided_bin)
             else:
@@ -238,7 +238,6 @@ def run_lmac(hparams: Dict, run_opts: Dict, datasets: Dict) -> LMACBrain:
 
     require_hparams(hparams, run_lmac, "run_lmac")
     selection = LMACBrain.checkpoint_selection(hparams)  # checked before training, not after it
-    LMACBrain.guided_target(hparams)
     adapter = hparams["classifier"]
     brain = LMACBrain(modules=hparams["modules"], opt_class=hparams["opt_class"], hparams=hparams,
                       run_opts=run_opts, checkpointer=hparams["checkpointer"], adapter=adapter)
