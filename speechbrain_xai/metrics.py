@@ -72,6 +72,7 @@ __all__ = [
     "mask_energy_precision_recall",
     "ideal_ratio_mask",
     "oracle_agreement",
+    "active_frames",
     "mask_time_share",
     "si_sdr",
     "frechet_distance",
@@ -752,6 +753,20 @@ def mask_energy_precision_recall(
     return kept_t / kept_all.clamp_min(EPS), kept_t / total_t.clamp_min(EPS)
 
 
+def active_frames(target_mag: torch.Tensor, active_db: float = -30.0) -> torch.Tensor:
+    """The frames ``[B, T]`` (bool) where a source sounds: its energy in the
+    frame is within ``active_db`` of its loudest frame (none for a silent
+    source). The frames :func:`mask_time_share` counts as the source's.
+
+    >>> active_frames(torch.tensor([[[1.0, 1.0], [0.0, 0.01], [2.0, 0.0]]]))
+    tensor([[ True, False,  True]])
+    """
+    _check_batched(target_mag, "target_mag")
+    frame_energy = (_float(target_mag.abs()) ** 2).sum(dim=2)  # [B, T]
+    loudest = frame_energy.amax(dim=1, keepdim=True)
+    return (frame_energy > loudest * 10.0 ** (active_db / 10.0)) & (loudest > 0)
+
+
 def mask_time_share(
     mask: torch.Tensor, target_mag: torch.Tensor, active_db: float = -30.0
 ) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -781,10 +796,8 @@ def mask_time_share(
     """
     _check_batched(mask, "mask")
     _check_same_shape(mask, target_mag, "mask", "target_mag")
-    frame_energy = (_float(target_mag.abs()) ** 2).sum(dim=2)  # [B, T]
-    loudest = frame_energy.amax(dim=1, keepdim=True)
-    active = (frame_energy > loudest * 10.0 ** (active_db / 10.0)) & (loudest > 0)
-    mass = _float(mask).to(frame_energy.device).sum(dim=2)  # [B, T]
+    active = active_frames(target_mag, active_db)  # [B, T]
+    mass = _float(mask).to(active.device).sum(dim=2)  # [B, T]
     share = (mass * active).sum(dim=1) / mass.sum(dim=1).clamp_min(EPS)
     chance = active.to(mass.dtype).mean(dim=1)
     return share, chance

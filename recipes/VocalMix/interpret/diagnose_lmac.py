@@ -44,20 +44,12 @@ def voice_rows(manifest, data_folder, voice_label, limit):
         yield {k: row[k].replace("$data_root", data_folder) for k in ("wav", "voice_wav", "background_wav")}
 
 
-def load(path):
-    import soundfile as sf
-
-    data, _ = sf.read(path, dtype="float32", always_2d=True)
-    return torch.from_numpy(data.mean(axis=1))
-
-
 def axis_scores(mask, oracle, voice_mag):
     """Per clip: oracle AUC, time ranking, frequency ranking, time share (means)."""
-    from speechbrain_xai.metrics import mask_time_share, roc_auc
+    from speechbrain_xai.metrics import active_frames, mask_time_share, roc_auc
 
     share, _ = mask_time_share(mask, voice_mag)
-    frame_energy = voice_mag.pow(2).sum(dim=2)
-    frames = frame_energy > frame_energy.amax(dim=1, keepdim=True) * 1e-3  # as mask_time_share
+    frames = active_frames(voice_mag)  # the voice's frames, as mask_time_share counts them
     freq = [roc_auc(m[f][None], o[f][None])[0] for m, o, f in zip(mask, oracle, frames)]
     return {
         "oracle AUC": roc_auc(mask, oracle).nanmean(),
@@ -80,6 +72,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
+    from speechbrain_xai.data.inputs import read_clip
     from speechbrain_xai.explainers.base import get_explainer
     from speechbrain_xai.explainers.lmac import LMACExplainer
     from speechbrain_xai.metrics import ideal_ratio_mask
@@ -88,7 +81,8 @@ def main():
     adapter = lmac.adapter
     rows = list(voice_rows(args.manifest, os.path.expanduser(args.data_folder), args.voice_label,
                            args.num_clips))
-    stems = {k: torch.stack([load(r[k]) for r in rows]) for k in ("wav", "voice_wav", "background_wav")}
+    stems = {k: torch.stack([read_clip(r[k], adapter.sample_rate) for r in rows])
+             for k in ("wav", "voice_wav", "background_wav")}
     mix = stems["wav"]
     with torch.no_grad():
         voice_mag = adapter.stft(stems["voice_wav"]).abs()
