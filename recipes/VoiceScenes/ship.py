@@ -15,6 +15,8 @@ Run after the three recipes (see README.md in this folder):
         --classifier results/VoiceScenes/classification/voice_detector/1234 \
         --lmac results/VoiceScenes/interpret/lmac/1234 \
         --gan results/VoiceScenes/interpret/gan/1234
+Each of the three is optional: the folders not given stay as shipped (e.g. only
+``--lmac`` after retraining the interpreter on the shipped classifier).
 """
 
 import argparse
@@ -190,21 +192,35 @@ python recipes/VoiceScenes/interpret/train_gan.py recipes/VoiceScenes/interpret/
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--classifier", required=True, help="output folder of the classification recipe")
-    parser.add_argument("--lmac", required=True, help="output folder of train_lmac.py")
-    parser.add_argument("--gan", required=True, help="output folder of train_gan.py")
+    parser.add_argument("--classifier", default=None, help="output folder of the classification recipe")
+    parser.add_argument("--lmac", default=None, help="output folder of train_lmac.py")
+    parser.add_argument("--gan", default=None, help="output folder of train_gan.py")
     parser.add_argument("--real_recordings", default=None,
                         help="output folder of real_recordings.py run on the classifier (optional)")
     parser.add_argument("--dest", default=HERE, help="where the folders go (default: the package's "
                                                      "speechbrain_xai/pretrained)")
     args = parser.parse_args()
+    if not (args.classifier or args.lmac or args.gan):
+        parser.error("nothing to ship: give --classifier, --lmac and/or --gan (each replaces "
+                     "its shipped folder; the others stay as they are)")
+    if args.classifier:
+        ship_classifier(args)
+    if args.lmac:
+        ship_lmac(args)
+    if args.gan:
+        ship_gan(args)
 
+
+def ship_classifier(args):
     with open(os.path.join(args.classifier, "hyperparams.yaml")) as f:
         hparams = load_hyperpyyaml(f, {"data_folder": "unused"})
     accuracy = read_json(os.path.join(args.classifier, "test_accuracy.json"))
     real = read_json(os.path.join(args.real_recordings, "results.json")) if args.real_recordings else None
     print(copy_folder(os.path.join(args.classifier, "pretrained"), args.dest, "voice-detector",
                       classifier_card(args.classifier, accuracy, hparams, real)))
+
+
+def ship_lmac(args):
     # one results.json per test set (test_splits of lmac.yaml), or one for a single test set
     sets = sorted(d for d in os.listdir(args.lmac)
                   if os.path.isfile(os.path.join(args.lmac, d, "results.json")))
@@ -213,10 +229,13 @@ def main():
     print(copy_folder(os.path.join(args.lmac, "interpreter"), args.dest, "voice-detector-lmac",
                       lmac_card(per_set)))
 
+
+def ship_gan(args):
     quality = read_json(os.path.join(args.gan, "sample_quality.json"))
+    classifier = (os.path.join(args.classifier, "pretrained") if args.classifier
+                  else os.path.join(args.dest, SHIPPED["voice-detector"]))
     with open(os.path.join(args.gan, "hyperparams.yaml")) as f:
-        gan = load_hyperpyyaml(f, {"data_folder": "unused", "classifier_source": os.path.join(
-            args.classifier, "pretrained")})
+        gan = load_hyperpyyaml(f, {"data_folder": "unused", "classifier_source": classifier})
     generator = gan["generator"]
     generator.load_state_dict(torch_load(os.path.join(args.gan, "generator.ckpt"), map_location="cpu"))
     final = os.path.join(args.dest, SHIPPED["voice-detector-gan"])

@@ -48,6 +48,23 @@ def test_each_test_set_is_scored_and_the_folders_are_shipped_with_cards(debug_ch
     assert f"{100 * accuracy['test_voice_scenes']:.1f}%" in card
 
 
+def test_ship_replaces_only_the_folders_it_is_given(debug_chain, tmp_path):
+    dest = tmp_path / "pretrained"
+    shutil.copytree(debug_chain["shipped"], dest)
+    (dest / "voice_detector_lmac" / "README.md").write_text("old card")
+    before = {name: (dest / "voice_detector" / name).read_bytes()
+              for name in os.listdir(dest / "voice_detector")}
+    ship = [sys.executable, os.path.join(ROOT, "recipes/VoiceScenes/ship.py"), "--dest", dest]
+    proc = subprocess.run(ship + ["--lmac", debug_chain["lmac"]], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "voice-detector-lmac" in (dest / "voice_detector_lmac" / "README.md").read_text()
+    assert {name: (dest / "voice_detector" / name).read_bytes()
+            for name in os.listdir(dest / "voice_detector")} == before
+    proc = subprocess.run(ship, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "nothing to ship" in proc.stderr
+
+
 def hub_cache(folder, cache, repo):
     """The layout huggingface_hub keeps for a downloaded model repo."""
     commit = "0" * 40
