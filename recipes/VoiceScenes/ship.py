@@ -131,8 +131,18 @@ def _selection(results):
             "lowest_valid_loss": "the lowest validation loss"}.get(rule, rule)
 
 
-def lmac_card(per_set):
-    """``per_set``: ``{test set: results.json of the harness}``."""
+def decoder_heads(interpreter):
+    """The decoder's mask heads (``num_classes`` in the exported hyperparams.yaml; absent: one)."""
+    with open(os.path.join(interpreter, "hyperparams.yaml")) as f:
+        for line in f:
+            if line.strip().startswith("num_classes:"):
+                value = line.split(":", 1)[1].strip()
+                return int(value) if value.isdigit() else 1
+    return 1
+
+
+def lmac_card(per_set, heads=1):
+    """``per_set``: ``{test set: results.json of the harness}``; ``heads``: the decoder's mask heads."""
     cols = ("AI", "AD", "AG", "FF", "Fid-In", "deletion_auc", "insertion_auc", "oracle_auc", "oracle_iou",
             "time_share", "n")
     lines = ["| test set | condition | method | " + " | ".join(cols) + " |",
@@ -146,13 +156,15 @@ def lmac_card(per_set):
                                  + " | ".join(f"{entry.get(c, float('nan')):.3g}" for c in cols) + " |")
     table = "\n".join(lines)
     results = next(iter(per_set.values()))
+    heads_line = (f"One mask head per class ({heads}): the explained class's map is used."
+                  if heads > 1 else "One mask head for every class, as in the L-MAC paper.")
     return f"""# voice-detector-lmac (speechbrain_xai)
 
 An L-MAC interpreter (Listenable Maps for Audio Classifiers, Paissan et al. 2024) of the shipped
 `voice-detector`: a mask decoder ({results['decoder_parameters']} parameters) reading the
 classifier's three convolutional blocks, giving a mask on the 25 ms / 10 ms STFT grid whose
-masked-in audio keeps the decision and masked-out audio loses it. The folder holds the
-classifier too.
+masked-in audio keeps the decision and masked-out audio loses it. {heads_line} The folder holds
+the classifier too.
 
 Load: `speechbrain_xai.inference.LMACInterpreter.from_hparams("voice-detector-lmac")` (or this
 folder, or a hub id once uploaded); `speechbrain-xai explain clip.wav` uses it by default.
@@ -226,8 +238,9 @@ def ship_lmac(args):
                   if os.path.isfile(os.path.join(args.lmac, d, "results.json")))
     per_set = ({d: read_json(os.path.join(args.lmac, d, "results.json")) for d in sets} if sets
                else {"test": read_json(os.path.join(args.lmac, "results.json"))})
-    print(copy_folder(os.path.join(args.lmac, "interpreter"), args.dest, "voice-detector-lmac",
-                      lmac_card(per_set)))
+    interpreter = os.path.join(args.lmac, "interpreter")
+    print(copy_folder(interpreter, args.dest, "voice-detector-lmac",
+                      lmac_card(per_set, decoder_heads(interpreter))))
 
 
 def ship_gan(args):

@@ -58,7 +58,8 @@ def test_ship_replaces_only_the_folders_it_is_given(debug_chain, tmp_path):
     proc = subprocess.run(ship + ["--lmac", debug_chain["lmac"]], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "voice-detector-lmac" in (dest / "voice_detector_lmac" / "README.md").read_text()
+    card = (dest / "voice_detector_lmac" / "README.md").read_text()
+    assert "voice-detector-lmac" in card and "One mask head per class (2)" in card
     assert {name: (dest / "voice_detector" / name).read_bytes()
             for name in os.listdir(dest / "voice_detector")} == before
     proc = subprocess.run(ship, capture_output=True, text=True, timeout=300)
