@@ -29,8 +29,9 @@ so the search is built to need few generations:
    score (segment + band) and so a first ranking.
 2. The second generation: the top-ranked prefixes of that ranking
    (``prefix_sizes``), pruning candidates (the best genome minus its
-   lowest-ranked components, ``prune``) and children bred by selection,
-   crossover and mutation, up to ``population_size`` genomes.
+   lowest-ranked components, ``prune``), trimming candidates (the best
+   genome minus its weakest whole time segments, ``trim``) and children bred
+   by selection, crossover and mutation, up to ``population_size`` genomes.
 3. Later generations: prefixes of the refined ranking, a ridge regression of
    the log-odds on every genome evaluated so far, divided by each component's
    share of the bins (the prefixes cover the ``refined_prefix_areas``
@@ -168,6 +169,7 @@ class _ClipSearch:
     done: bool = False
     history: List[float] = dataclasses.field(default_factory=list)
     order: Optional[torch.Tensor] = None  # (K,) components by the first generation's ranking
+    segment_values: Optional[torch.Tensor] = None  # (n_time,) first-generation contrast per segment
 
 
 def _key(genome: torch.Tensor) -> bytes:
@@ -262,6 +264,14 @@ class GeneticExplainer(Explainer):
         far minus its ``j`` lowest-ranked selected components (``j = 1..prune``),
         in the order of the first ranking (seed-independent with
         ``init="ranked"``).
+    trim : int
+        Trimming candidates per generation after the first: the best genome
+        so far without the components of its ``j`` weakest time segments
+        (``j = 1..trim``; a segment is weak when keeping it alone raises the
+        log-odds least over removing it, in the first generation). Pruning
+        drops one patch at a time; trimming drops every band of a segment at
+        once, which moves the selection off the times that do not carry the
+        decision. Grid and time components only; 0: none.
     fitness_scale : str
         Scale of the probabilities in the fitness: ``"log_odds_in"`` (the
         masked-in probability as log-odds, the masked-out drop as a
@@ -287,7 +297,7 @@ class GeneticExplainer(Explainer):
                  sparsity_weight: float = 2.0, deletion_weight: float = 2.0, elite: int = 2,
                  patience: int = 1, tol: float = 1e-4, init_keep: float = 0.5,
                  init: str = "ranked", prefix_sizes=(0.125, 0.25, 0.375),
-                 refined_prefix_areas=(0.06, 0.125), prune: int = 1,
+                 refined_prefix_areas=(0.06, 0.125), prune: int = 1, trim: int = 0,
                  fitness_scale: str = "log_odds_in",
                  selection: Callable = tournament_selection, crossover: Callable = uniform_crossover,
                  mutation: Callable = bit_flip_mutation, elitism: Callable = best_elitism,
@@ -299,6 +309,8 @@ class GeneticExplainer(Explainer):
             raise ValueError("max_generations, max_evaluations and patience must be >= 1.")
         if prune < 0:
             raise ValueError("prune (pruning candidates per generation) must be >= 0.")
+        if trim < 0:
+            raise ValueError("trim (trimming candidates per generation) must be >= 0.")
         self.components, self.n_time, self.n_bands = components, n_time, n_bands
         self.component_map = component_map
         self.fill, self.path, self.chunk_size, self.seed = check_fill(fill), path, chunk_size, seed
@@ -316,7 +328,7 @@ class GeneticExplainer(Explainer):
         if fitness_scale not in FITNESS_SCALES:
             raise ValueError(f"fitness_scale must be one of {FITNESS_SCALES}, got {fitness_scale!r}.")
         self.fitness_scale = fitness_scale
-        self.init, self.prune = init, prune
+        self.init, self.prune, self.trim = init, prune, trim
         self.selection, self.crossover = selection, crossover
         self.mutation, self.elitism = mutation, elitism
 
@@ -340,6 +352,28 @@ class GeneticExplainer(Explainer):
         return value
 
     # ------------------------------------------------------------ generations
+    def _segments(self, num_genes: int) -> int:
+        """Time segments of the grid or time components (0 for a user map)."""
+        if self.components == "map":
+            return 0
+        return num_genes // (self.n_bands if self.components == "grid" else 1)
+
+    def _trimmed(self, s: _ClipSearch, num_genes: int) -> torch.Tensor:
+        """The best genome without its ``j`` weakest time segments, ``j = 1..trim``."""
+        n_seg = self._segments(num_genes)
+        if not self.trim or not n_seg or s.segment_values is None:
+            return torch.zeros(0, num_genes, dtype=torch.bool)
+        segment = torch.arange(num_genes) // (num_genes // n_seg)  # (K,) each component's segment
+        used = torch.zeros(n_seg, dtype=torch.bool)
+        used[segment[s.best_genome]] = True
+        used_ids = used.nonzero().flatten()
+        weakest = used_ids[torch.sort(s.segment_values[used_ids], stable=True).indices]
+        rows = []
+        for j in range(1, min(self.trim, len(weakest) - 1) + 1):
+            dropped = torch.isin(segment, weakest[:j])
+            rows.append(s.best_genome & ~dropped)
+        return torch.stack(rows) if rows else torch.zeros(0, num_genes, dtype=torch.bool)
+
     def _structured(self, num_genes: int) -> torch.Tensor:
         """Genomes keeping one time segment (all bands) or one band (all segments)."""
         if self.init == "random" or self.components == "map":
@@ -369,10 +403,14 @@ class GeneticExplainer(Explainer):
         if not len(structured):
             return torch.sort(self._ridge(s, num_genes), descending=True, stable=True).indices
         values = torch.zeros(num_genes, dtype=torch.float64)
+        contrast = []
         for genome in structured:
             kept, removed = s.log_odds.get(_key(genome)), s.log_odds.get(_key(~genome))
-            if kept is not None:  # None: the budget ran out before it
-                values[genome] += kept - (removed if removed is not None else 0.0)
+            # None: the budget ran out before it (a segment never scored ranks last)
+            contrast.append(float("-inf") if kept is None else kept - (removed if removed is not None else 0.0))
+            if kept is not None:
+                values[genome] += contrast[-1]
+        s.segment_values = torch.tensor(contrast[:self._segments(num_genes)], dtype=torch.float64)
         return torch.sort(values, descending=True, stable=True).indices
 
     def _next_generation(self, s: _ClipSearch, num_genes: int) -> torch.Tensor:
@@ -395,6 +433,7 @@ class GeneticExplainer(Explainer):
             for j in range(len(pruned)):
                 pruned[j:, weakest[j]] = False  # row j drops the j + 1 weakest
             parts.append(pruned)
+        parts.append(self._trimmed(s, num_genes))
         n_child = max(0, self.population_size - sum(len(p) for p in parts))
         if n_child:
             parents = self.selection(s.population, s.fitness, 2 * n_child, s.generator)

@@ -173,6 +173,38 @@ def test_ranked_init_is_deterministic_and_ranks_the_planted_component(detector):
     assert prefixes.sum(dim=1).tolist() == [1, 4, 8]
 
 
+def test_trimming_drops_the_weakest_whole_segments(detector):
+    # 4 segments x 4 bands; the first ranking scores segment 1 weakest, then 2
+    ga = small_ga(detector, trim=2)
+    search = G._ClipSearch(generator=torch.Generator(), log_odds={}, area=torch.full((16,), 1 / 16))
+    search.segment_values = torch.tensor([3.0, -1.0, 0.5, 2.0], dtype=torch.float64)
+    best = torch.zeros(16, dtype=torch.bool)
+    best[[0, 1, 4, 6, 9]] = True  # segment 0: bands 0-1, segment 1: bands 0 and 2, segment 2: band 1
+    search.best_genome = best
+    rows = ga._trimmed(search, 16)
+    assert rows.shape == (2, 16)
+    assert rows[0].nonzero().flatten().tolist() == [0, 1, 9]  # without segment 1
+    assert rows[1].nonzero().flatten().tolist() == [0, 1]  # without segments 1 and 2
+    # never the last used segment; none with trim=0 or with a user map
+    assert len(small_ga(detector, trim=9)._trimmed(search, 16)) == 2
+    assert len(small_ga(detector, trim=0)._trimmed(search, 16)) == 0
+    assert len(small_ga(detector, trim=2, components="map")._trimmed(search, 16)) == 0
+    with pytest.raises(ValueError, match="trim"):
+        small_ga(detector, trim=-1)
+    # the first generation sets the segment values: the planted segment (0) scores best
+    ga = small_ga(detector, trim=2, max_generations=1)
+    fresh = G._ClipSearch(generator=torch.Generator(), log_odds={}, area=torch.full((16,), 1 / 16))
+    for genome in ga._first_generation(fresh, 16)[1:]:
+        fresh.log_odds[G._key(genome)] = 5.0 if genome[1] else -5.0
+        fresh.log_odds[G._key(~genome)] = -5.0 if genome[1] else 5.0
+    ga._first_order(fresh, 16)
+    assert int(torch.argmax(fresh.segment_values)) == 0 and fresh.segment_values.shape == (4,)
+    # end to end: the planted component is still found, within budget
+    exp = small_ga(detector, trim=2).explain(planted_clips(1))
+    assert exp.details[0]["genome"][1] == 1 and exp.details[0]["evaluations"] <= 80
+    assert exp.settings["trim"] == 2
+
+
 def test_generations_are_single_rounds_of_forward_passes(detector):
     # a batch of clips costs one model call per generation (chunks permitting),
     # not one per clip: the generations of all clips share their forward passes
