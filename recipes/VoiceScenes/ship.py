@@ -131,8 +131,11 @@ def _selection(results):
             "lowest_valid_loss": "the lowest validation loss"}.get(rule, rule)
 
 
-def decoder_heads(interpreter):
-    """The decoder's mask heads (``num_classes`` in the exported hyperparams.yaml; absent: one)."""
+def decoder_heads(interpreter, results=None):
+    """The decoder's mask heads: ``decoder_heads`` of the run's ``results.json``, or for runs
+    that predate it ``num_classes`` in the exported hyperparams.yaml (absent: one)."""
+    if results and results.get("decoder_heads"):
+        return int(results["decoder_heads"])
     with open(os.path.join(interpreter, "hyperparams.yaml")) as f:
         for line in f:
             if line.strip().startswith("num_classes:"):
@@ -240,7 +243,7 @@ def ship_lmac(args):
                else {"test": read_json(os.path.join(args.lmac, "results.json"))})
     interpreter = os.path.join(args.lmac, "interpreter")
     print(copy_folder(interpreter, args.dest, "voice-detector-lmac",
-                      lmac_card(per_set, decoder_heads(interpreter))))
+                      lmac_card(per_set, decoder_heads(interpreter, next(iter(per_set.values()))))))
 
 
 def ship_gan(args):

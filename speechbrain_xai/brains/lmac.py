@@ -255,7 +255,9 @@ def run_lmac(hparams: Dict, run_opts: Dict, datasets: Dict) -> LMACBrain:
     extra = {"epochs_trained": epochs_trained, "epoch_selected": hparams["epoch_counter"].current,
              "checkpoint_selection": selection,
              "train_wall_s": round(train_seconds, 1),
-             "decoder_parameters": n_params, "classifier_source": str(hparams["classifier_source"])}
+             "decoder_parameters": n_params,
+             "decoder_heads": getattr(hparams["decoder"], "num_classes", None) or 1,
+             "classifier_source": str(hparams["classifier_source"])}
     test_splits = list(hparams.get("test_splits") or ["test"])
     for split in test_splits:
         # one test set: the output folder itself; several: a subfolder each

@@ -46,6 +46,10 @@ def test_each_test_set_is_scored_and_the_folders_are_shipped_with_cards(debug_ch
     card = (shipped / "voice_detector" / "README.md").read_text()
     assert "held-out realistic" in card and "recipes/VoiceScenes/classification/train.py" in card
     assert f"{100 * accuracy['test_voice_scenes']:.1f}%" in card
+    # the interpreter's run records its decoder's mask heads; the card states them
+    heads = json.loads((debug_chain["lmac"] / "test_voice_scenes" / "results.json").read_text())["decoder_heads"]
+    assert heads == 2
+    assert "One mask head per class (2)" in (shipped / "voice_detector_lmac" / "README.md").read_text()
 
 
 def test_ship_replaces_only_the_folders_it_is_given(debug_chain, tmp_path):
