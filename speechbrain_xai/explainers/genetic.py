@@ -339,17 +339,29 @@ class GeneticExplainer(Explainer):
             return _sigmoid(log_odds)
         return min(max(log_odds, -LOG_ODDS_CLIP), LOG_ODDS_CLIP)
 
+    def fitness_value(self, kept: float, removed: float, full: float, kept_fraction: float) -> float:
+        """The fitness of a genome from the target's log-odds on the masked-in
+        (``kept``), masked-out (``removed``) and whole (``full``) input, and the
+        fraction of components it keeps (the formula of the module docstring).
+
+        >>> ga = GeneticExplainer.__new__(GeneticExplainer)
+        >>> ga.fitness_scale, ga.sparsity_weight, ga.deletion_weight = "log_odds_in", 2.0, 2.0
+        >>> round(ga.fitness_value(kept=3.0, removed=0.0, full=3.0, kept_fraction=0.25), 3)
+        3.405
+        """
+        value = self._scaled(kept) - self.sparsity_weight * kept_fraction
+        if self.deletion_weight:
+            value += self.deletion_weight * (self._scaled(full, False) - self._scaled(removed, False))
+        return value
+
     def _fitness(self, s: _ClipSearch, genome: torch.Tensor) -> float:
         """Fitness of an evaluated genome (``-inf`` when it was not evaluated)."""
         kept = s.log_odds.get(_key(genome))
         removed = s.log_odds.get(_key(~genome)) if self.deletion_weight else 0.0
         if kept is None or removed is None:
             return float("-inf")
-        value = self._scaled(kept) - self.sparsity_weight * float(genome.float().mean())
-        if self.deletion_weight:
-            drop = self._scaled(s.log_odds[_key(torch.ones_like(genome))], False) - self._scaled(removed, False)
-            value += self.deletion_weight * drop
-        return value
+        return self.fitness_value(kept, removed, s.log_odds[_key(torch.ones_like(genome))],
+                                  float(genome.float().mean()))
 
     # ------------------------------------------------------------ generations
     def _segments(self, num_genes: int) -> int:
