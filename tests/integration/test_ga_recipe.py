@@ -34,6 +34,7 @@ def test_ga_recipe_explains_saves_and_resumes(debug_classifier, tmp_path):
     for row in rows:
         saved = json.load(open(folder / f"{row['ID']}.json"))
         assert saved["method"] == "ga" and saved["settings"]["fill"] == "zero"
+        assert saved["settings"]["trim"] == 2  # the recipe passes trim (tests/recipes.csv)
         genome = saved["details"]["genome"]
         assert len(genome) == 32 and sum(genome) == saved["details"]["num_selected"]
         assert saved["details"]["evaluations"] == int(float(row["evaluations"])) <= 12
