@@ -153,7 +153,7 @@ class LMACExplainer(Explainer):
 
     def __init__(self, adapter=None, decoder=None, layers: Optional[Sequence[str]] = None,
                  mask_mode: str = "linear", interpreter: Optional[str] = None,
-                 savedir: Optional[str] = None):
+                 savedir: Optional[str] = None, time_gate: float = 0.0, time_gate_knee: float = 1.0):
         if interpreter is not None:
             from speechbrain_xai.inference.lmac import LMACInterpreter
 
@@ -171,6 +171,11 @@ class LMACExplainer(Explainer):
         super().__init__(adapter)
         self.decoder, self.layers, self.mask_mode = decoder, list(layers), mask_mode
         self.interpreter, self.savedir = interpreter, savedir
+        if time_gate < 0:
+            raise ValueError(f"time_gate is an exponent >= 0 (0: off), got {time_gate}.")
+        if not 0 < time_gate_knee <= 1:
+            raise ValueError(f"time_gate_knee is a fraction in (0, 1], got {time_gate_knee}.")
+        self.time_gate, self.time_gate_knee = float(time_gate), float(time_gate_knee)
 
     def settings(self) -> Dict:
         out = super().settings()
@@ -195,7 +200,7 @@ class LMACExplainer(Explainer):
             _, reps, spec = self.adapter.forward_with_spectrum(wavs, wav_lens, self.layers)
         with eval_mode(self.decoder):
             mask = masks_from_representations(self.decoder, self.layers, reps, spec, target)
-        return Attribution(mask, spec=spec)
+        return Attribution(time_gated(mask, self.time_gate, self.time_gate_knee), spec=spec)
 
     @torch.no_grad()
     def listenable(self, wavs, wav_lens=None, sample_rate: Optional[int] = None) -> ListenableMasks:
@@ -212,9 +217,29 @@ class LMACExplainer(Explainer):
         wavs, wav_lens = self.adapter.prepare(wavs, wav_lens, sample_rate)
         with eval_mode(self.decoder):
             mask, logits, spec = decode_masks(self.adapter, self.decoder, self.layers, wavs, wav_lens)
+        mask = time_gated(mask, self.time_gate, self.time_gate_knee)
         masked_in, masked_out = masked_waveforms(spec, mask, self.adapter.stft_config,
                                                  wavs.shape[1], self.mask_mode, wavs=wavs)
         return ListenableMasks(mask, logits, masked_in, masked_out)
+
+
+def time_gated(mask: torch.Tensor, gamma: float, knee: float = 1.0) -> torch.Tensor:
+    """The mask ``[B, T, F]`` times a gain per frame: its own frame profile
+    (mean over frequency) over ``knee`` times its largest frame, at most 1, to
+    the power ``gamma``. Frames the mask barely uses fade; frames at ``knee``
+    of the largest or above stay (``gamma`` 0: the mask unchanged).
+
+    >>> m = torch.tensor([[[1.0, 1.0], [0.5, 0.5], [0.2, 0.2]]])
+    >>> [round(v, 3) for v in time_gated(m, 1.0)[0, :, 0].tolist()]
+    [1.0, 0.25, 0.04]
+    >>> [round(v, 3) for v in time_gated(m, 1.0, knee=0.5)[0, :, 0].tolist()]
+    [1.0, 0.5, 0.08]
+    """
+    if not gamma:
+        return mask
+    profile = mask.mean(dim=2, keepdim=True)
+    top = profile.amax(dim=1, keepdim=True).clamp_min(1e-12) * knee
+    return mask * (profile / top).clamp(max=1.0) ** gamma
 
 
 def _check_same_classifier(given, loaded, source: str) -> None:

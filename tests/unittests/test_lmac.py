@@ -235,6 +235,35 @@ def test_fast_listenable_path_equals_the_plain_computation(tiny_adapter, mask_mo
     assert torch.allclose(exp.probs_input, logits.softmax(-1), atol=1e-6)
 
 
+def test_time_gate_fades_the_frames_the_mask_barely_uses_on_both_paths(tiny_adapter):
+    """time_gate multiplies the decoder's mask by its own frame profile: never
+    above the plain mask, equal on its strongest frame (and, with a knee, on
+    every frame at least that share of it), the same on explain() and the
+    fast listenable path; bad settings are refused."""
+    from speechbrain_xai.explainers.lmac import LMACExplainer
+
+    torch.manual_seed(0)
+    dec = MaskDecoder([4, 8], n_freq=tiny_adapter.stft_config.n_freq, hidden=4)
+    wavs, lens = tiny_adapter.prepare(0.1 * torch.randn(2, 8000), torch.tensor([1.0, 1.0]))
+    plain = LMACExplainer(tiny_adapter, dec, LAYERS).explain(wavs, lens).mask
+    gated = LMACExplainer(tiny_adapter, dec, LAYERS, time_gate=2.0)
+    exp = gated.explain(wavs, lens)
+    assert bool((exp.mask <= plain + 1e-7).all()) and not torch.allclose(exp.mask, plain)
+    profile = plain.mean(dim=2)
+    for b in range(2):
+        top = int(profile[b].argmax())
+        assert torch.allclose(exp.mask[b, top], plain[b, top])
+    assert (gated.listenable(wavs, lens).mask - exp.mask).abs().max() < 2e-6
+    assert exp.settings["time_gate"] == 2.0
+    knee = LMACExplainer(tiny_adapter, dec, LAYERS, time_gate=2.0, time_gate_knee=0.5).explain(wavs, lens).mask
+    strong = profile >= 0.5 * profile.amax(dim=1, keepdim=True)
+    assert torch.allclose(knee[strong], plain[strong]) and bool((knee >= exp.mask - 1e-7).all())
+    with pytest.raises(ValueError, match="time_gate"):
+        LMACExplainer(tiny_adapter, dec, LAYERS, time_gate=-1.0)
+    with pytest.raises(ValueError, match="time_gate_knee"):
+        LMACExplainer(tiny_adapter, dec, LAYERS, time_gate=1.0, time_gate_knee=0.0)
+
+
 def test_a_per_class_decoder_explains_the_requested_class(tiny_adapter):
     """With one head per class, explain(target=c) is head c's mask, the
     default target is the decision, and the fast listenable path agrees."""
