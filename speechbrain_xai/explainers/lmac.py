@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from speechbrain_xai.explainers.base import Attribution, Explainer, register_explainer
 from speechbrain_xai.lobes.decoders import log_magnitude, stack_representations
-from speechbrain_xai.stft import MASK_MODES, masked_waveforms
+from speechbrain_xai.stft import MASK_MODES, masked_waveforms, valid_frame_counts
 
 
 # --------------------------------------------------------------------------
@@ -200,7 +200,14 @@ class LMACExplainer(Explainer):
             _, reps, spec = self.adapter.forward_with_spectrum(wavs, wav_lens, self.layers)
         with eval_mode(self.decoder):
             mask = masks_from_representations(self.decoder, self.layers, reps, spec, target)
-        return Attribution(time_gated(mask, self.time_gate, self.time_gate_knee), spec=spec)
+        return Attribution(self._gated(mask, wavs, wav_lens), spec=spec)
+
+    def _gated(self, mask: torch.Tensor, wavs: torch.Tensor, wav_lens: torch.Tensor) -> torch.Tensor:
+        """``time_gated`` with each clip's valid frames (padding never sets the strongest frame)."""
+        if not self.time_gate:
+            return mask
+        valid = valid_frame_counts(wav_lens, wavs.shape[1], self.adapter.stft_config).to(mask.device)
+        return time_gated(mask, self.time_gate, self.time_gate_knee, valid)
 
     @torch.no_grad()
     def listenable(self, wavs, wav_lens=None, sample_rate: Optional[int] = None) -> ListenableMasks:
@@ -217,17 +224,19 @@ class LMACExplainer(Explainer):
         wavs, wav_lens = self.adapter.prepare(wavs, wav_lens, sample_rate)
         with eval_mode(self.decoder):
             mask, logits, spec = decode_masks(self.adapter, self.decoder, self.layers, wavs, wav_lens)
-        mask = time_gated(mask, self.time_gate, self.time_gate_knee)
+        mask = self._gated(mask, wavs, wav_lens)
         masked_in, masked_out = masked_waveforms(spec, mask, self.adapter.stft_config,
                                                  wavs.shape[1], self.mask_mode, wavs=wavs)
         return ListenableMasks(mask, logits, masked_in, masked_out)
 
 
-def time_gated(mask: torch.Tensor, gamma: float, knee: float = 1.0) -> torch.Tensor:
+def time_gated(mask: torch.Tensor, gamma: float, knee: float = 1.0,
+               valid: Optional[torch.Tensor] = None) -> torch.Tensor:
     """The mask ``[B, T, F]`` times a gain per frame: its own frame profile
     (mean over frequency) over ``knee`` times its largest frame, at most 1, to
     the power ``gamma``. Frames the mask barely uses fade; frames at ``knee``
-    of the largest or above stay (``gamma`` 0: the mask unchanged).
+    of the largest or above stay (``gamma`` 0: the mask unchanged). ``valid``
+    ``[B]``: each clip's unpadded frames; the largest frame is taken among them.
 
     >>> m = torch.tensor([[[1.0, 1.0], [0.5, 0.5], [0.2, 0.2]]])
     >>> [round(v, 3) for v in time_gated(m, 1.0)[0, :, 0].tolist()]
@@ -238,7 +247,11 @@ def time_gated(mask: torch.Tensor, gamma: float, knee: float = 1.0) -> torch.Ten
     if not gamma:
         return mask
     profile = mask.mean(dim=2, keepdim=True)
-    top = profile.amax(dim=1, keepdim=True).clamp_min(1e-12) * knee
+    inside = profile
+    if valid is not None:
+        frames = torch.arange(mask.shape[1], device=mask.device)[None, :, None]
+        inside = profile.masked_fill(frames >= valid.to(mask.device)[:, None, None], 0.0)
+    top = inside.amax(dim=1, keepdim=True).clamp_min(1e-12) * knee
     return mask * (profile / top).clamp(max=1.0) ** gamma
 
 

@@ -258,6 +258,22 @@ def test_time_gate_fades_the_frames_the_mask_barely_uses_on_both_paths(tiny_adap
     knee = LMACExplainer(tiny_adapter, dec, LAYERS, time_gate=2.0, time_gate_knee=0.5).explain(wavs, lens).mask
     strong = profile >= 0.5 * profile.amax(dim=1, keepdim=True)
     assert torch.allclose(knee[strong], plain[strong]) and bool((knee >= exp.mask - 1e-7).all())
+    # padding never sets the strongest frame: a clip's gate is the same alone and padded in a batch
+    from speechbrain_xai.explainers.lmac import time_gated
+
+    padded = torch.tensor([[[1.0, 1.0], [0.5, 0.5], [9.0, 9.0]]])
+    gains = time_gated(padded, 1.0, valid=torch.tensor([2]))[0, :2, 0].tolist()
+    assert gains == [1.0, 0.25]
+    # ... and explain() passes each clip's valid frames
+    from speechbrain_xai.stft import valid_frame_counts
+
+    both = 0.1 * torch.randn(2, 8000)
+    lens = torch.tensor([5000 / 8000, 1.0])
+    ungated = LMACExplainer(tiny_adapter, dec, LAYERS).explain(both, lens).mask
+    valid = valid_frame_counts(lens, 8000, tiny_adapter.stft_config)
+    expected = time_gated(ungated, 2.0, 1.0, valid)
+    assert (gated.explain(both, lens).mask - expected).abs().max() < 1e-6
+    assert (gated.listenable(both, lens).mask - expected).abs().max() < 2e-6
     with pytest.raises(ValueError, match="time_gate"):
         LMACExplainer(tiny_adapter, dec, LAYERS, time_gate=-1.0)
     with pytest.raises(ValueError, match="time_gate_knee"):
