@@ -131,17 +131,12 @@ def _selection(results):
             "lowest_valid_loss": "the lowest validation loss"}.get(rule, rule)
 
 
-def decoder_heads(interpreter, results=None):
-    """The decoder's mask heads: ``decoder_heads`` of the run's ``results.json``, or for runs
-    that predate it ``num_classes`` in the exported hyperparams.yaml (absent: one)."""
-    if results and results.get("decoder_heads"):
-        return int(results["decoder_heads"])
+def decoder_heads(interpreter):
+    """The mask heads of the decoder the interpreter folder builds (its hyperparams.yaml, no
+    weights loaded): the folder being shipped is the authority, whatever run wrote it."""
     with open(os.path.join(interpreter, "hyperparams.yaml")) as f:
-        for line in f:
-            if line.strip().startswith("num_classes:"):
-                value = line.split(":", 1)[1].strip()
-                return int(value) if value.isdigit() else 1
-    return 1
+        decoder = load_hyperpyyaml(f)["decoder"]
+    return getattr(decoder, "num_classes", None) or 1
 
 
 def lmac_card(per_set, heads=1):
@@ -243,7 +238,7 @@ def ship_lmac(args):
                else {"test": read_json(os.path.join(args.lmac, "results.json"))})
     interpreter = os.path.join(args.lmac, "interpreter")
     print(copy_folder(interpreter, args.dest, "voice-detector-lmac",
-                      lmac_card(per_set, decoder_heads(interpreter, next(iter(per_set.values()))))))
+                      lmac_card(per_set, decoder_heads(interpreter))))
 
 
 def ship_gan(args):
