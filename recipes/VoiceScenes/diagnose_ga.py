@@ -33,7 +33,8 @@ import torch
 
 from speechbrain_xai.adapter import ClassifierAdapter
 from speechbrain_xai.cli import _option
-from speechbrain_xai.components import PerturbationScorer, batch_component_maps, component_masks
+from speechbrain_xai.components import (PerturbationScorer, batch_component_maps, component_masks,
+                                       target_log_odds)
 from speechbrain_xai.data.inputs import read_clip
 from speechbrain_xai.explainers.genetic import GeneticExplainer
 from speechbrain_xai.metrics import active_frames, mask_time_share
@@ -71,8 +72,7 @@ def diagnose_clip(ga, adapter, wav, voice):
                                 ga.chunk_size, ga.seed)
     genomes = torch.stack([g for c in choices.values() for g in (c, ~c)])
     log_odds = scorer.score(torch.zeros(len(genomes), dtype=torch.long), genomes, log_odds=True).tolist()
-    p = float(exp.probs_input[0, exp.target[0]].double().clamp(1e-6, 1 - 1e-6))
-    full = float(torch.logit(torch.tensor(p, dtype=torch.float64)))
+    full = float(target_log_odds(exp.probs_input.double().log(), exp.target)[0])  # as the GA scores the input
     out = {}
     for i, (name, genome) in enumerate(choices.items()):
         if not genome.any():

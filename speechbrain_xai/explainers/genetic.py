@@ -390,9 +390,10 @@ class GeneticExplainer(Explainer):
         """Genomes keeping one time segment (all bands) or one band (all segments)."""
         if self.init == "random" or self.components == "map":
             return torch.zeros(0, num_genes, dtype=torch.bool)
-        bands = self.n_bands if self.components == "grid" else 1
+        segments = self._segments(num_genes)
+        bands = num_genes // segments
         ids = torch.arange(num_genes)
-        rows = [ids // bands == t for t in range(num_genes // bands)]
+        rows = [ids // bands == t for t in range(segments)]
         cols = [ids % bands == f for f in range(bands)] if bands > 1 else []
         return torch.stack(rows + cols)
 
