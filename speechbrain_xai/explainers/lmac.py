@@ -139,6 +139,19 @@ class LMACExplainer(Explainer):
         An interpreter folder or hub id (gives decoder, layers, mask_mode, classifier).
     savedir : str, optional
         Where a hub interpreter is fetched.
+    mask_power : float
+        The decoder's mask values are raised to this power (1: unchanged;
+        below 1 lifts the faint parts of the mask, so more of it passes 0.5
+        and more is removed from the masked-out audio; the order of the bins,
+        hence the oracle ROC AUC, is kept).
+    time_gate : float
+        Exponent of :func:`time_gated` (0: off): frames the mask barely uses
+        fade. Applied after ``mask_power``.
+    time_gate_knee : float
+        Frames at this share of the mask's strongest frame or above keep
+        their values under the time gate.
+
+    Both are applied to the explanation and to the listenable audio.
 
     Example (an untrained decoder on a two-layer black box)
     -------------------------------------------------------
@@ -153,7 +166,8 @@ class LMACExplainer(Explainer):
 
     def __init__(self, adapter=None, decoder=None, layers: Optional[Sequence[str]] = None,
                  mask_mode: str = "linear", interpreter: Optional[str] = None,
-                 savedir: Optional[str] = None, time_gate: float = 0.0, time_gate_knee: float = 1.0):
+                 savedir: Optional[str] = None, mask_power: float = 1.0, time_gate: float = 0.0,
+                 time_gate_knee: float = 1.0):
         if interpreter is not None:
             from speechbrain_xai.inference.lmac import LMACInterpreter
 
@@ -171,6 +185,9 @@ class LMACExplainer(Explainer):
         super().__init__(adapter)
         self.decoder, self.layers, self.mask_mode = decoder, list(layers), mask_mode
         self.interpreter, self.savedir = interpreter, savedir
+        if not mask_power > 0:
+            raise ValueError(f"mask_power is an exponent > 0 (1: off), got {mask_power}.")
+        self.mask_power = float(mask_power)
         if time_gate < 0:
             raise ValueError(f"time_gate is an exponent >= 0 (0: off), got {time_gate}.")
         if not 0 < time_gate_knee <= 1:
@@ -200,10 +217,13 @@ class LMACExplainer(Explainer):
             _, reps, spec = self.adapter.forward_with_spectrum(wavs, wav_lens, self.layers)
         with eval_mode(self.decoder):
             mask = masks_from_representations(self.decoder, self.layers, reps, spec, target)
-        return Attribution(self._gated(mask, wavs, wav_lens), spec=spec)
+        return Attribution(self._shaped(mask, wavs, wav_lens), spec=spec)
 
-    def _gated(self, mask: torch.Tensor, wavs: torch.Tensor, wav_lens: torch.Tensor) -> torch.Tensor:
-        """``time_gated`` with each clip's valid frames (padding never sets the strongest frame)."""
+    def _shaped(self, mask: torch.Tensor, wavs: torch.Tensor, wav_lens: torch.Tensor) -> torch.Tensor:
+        """The decoder's mask to the power ``mask_power``, then ``time_gated``
+        with each clip's valid frames (padding never sets the strongest frame)."""
+        if self.mask_power != 1.0:
+            mask = mask.clamp_min(0.0) ** self.mask_power
         if not self.time_gate:
             return mask
         valid = valid_frame_counts(wav_lens, wavs.shape[1], self.adapter.stft_config).to(mask.device)
@@ -224,7 +244,7 @@ class LMACExplainer(Explainer):
         wavs, wav_lens = self.adapter.prepare(wavs, wav_lens, sample_rate)
         with eval_mode(self.decoder):
             mask, logits, spec = decode_masks(self.adapter, self.decoder, self.layers, wavs, wav_lens)
-        mask = self._gated(mask, wavs, wav_lens)
+        mask = self._shaped(mask, wavs, wav_lens)
         masked_in, masked_out = masked_waveforms(spec, mask, self.adapter.stft_config,
                                                  wavs.shape[1], self.mask_mode, wavs=wavs)
         return ListenableMasks(mask, logits, masked_in, masked_out)

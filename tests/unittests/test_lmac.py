@@ -280,6 +280,37 @@ def test_time_gate_fades_the_frames_the_mask_barely_uses_on_both_paths(tiny_adap
         LMACExplainer(tiny_adapter, dec, LAYERS, time_gate=1.0, time_gate_knee=0.0)
 
 
+def test_mask_power_lifts_the_faint_bins_before_the_time_gate_on_both_paths(tiny_adapter):
+    """mask_power raises the decoder's mask to a power (below 1: more bins
+    pass 0.5, the bins keep their order), on explain() and the fast
+    listenable path, before the time gate; bad settings are refused."""
+    from speechbrain_xai.explainers.lmac import LMACExplainer, time_gated
+    from speechbrain_xai.stft import valid_frame_counts
+
+    torch.manual_seed(0)
+    dec = MaskDecoder([4, 8], n_freq=tiny_adapter.stft_config.n_freq, hidden=4)
+    wavs, lens = tiny_adapter.prepare(0.1 * torch.randn(2, 8000), torch.tensor([5000 / 8000, 1.0]))
+    plain = LMACExplainer(tiny_adapter, dec, LAYERS).explain(wavs, lens).mask
+    lifted = LMACExplainer(tiny_adapter, dec, LAYERS, mask_power=0.5)
+    exp = lifted.explain(wavs, lens)
+    assert (exp.mask - plain.sqrt()).abs().max() < 1e-6
+    assert bool((exp.mask >= plain - 1e-7).all()) and int((exp.mask > 0.5).sum()) > int((plain > 0.5).sum())
+    from speechbrain_xai.metrics import roc_auc
+
+    truth = (torch.rand(plain.shape, generator=torch.Generator().manual_seed(1)) < 0.3).float()
+    assert torch.allclose(roc_auc(exp.mask, truth), roc_auc(plain, truth), atol=1e-4)
+    assert (lifted.listenable(wavs, lens).mask - exp.mask).abs().max() < 2e-6
+    assert exp.settings["mask_power"] == 0.5
+    both = LMACExplainer(tiny_adapter, dec, LAYERS, mask_power=0.5, time_gate=2.0, time_gate_knee=0.5)
+    valid = valid_frame_counts(lens, wavs.shape[1], tiny_adapter.stft_config)
+    expected = time_gated(plain.sqrt(), 2.0, 0.5, valid)
+    assert (both.explain(wavs, lens).mask - expected).abs().max() < 1e-6
+    assert (both.listenable(wavs, lens).mask - expected).abs().max() < 2e-6
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match="mask_power"):
+            LMACExplainer(tiny_adapter, dec, LAYERS, mask_power=bad)
+
+
 def test_a_per_class_decoder_explains_the_requested_class(tiny_adapter):
     """With one head per class, explain(target=c) is head c's mask, the
     default target is the decision, and the fast listenable path agrees."""
