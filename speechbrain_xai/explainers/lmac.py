@@ -151,7 +151,7 @@ class LMACExplainer(Explainer):
         Frames at this share of the mask's strongest frame or above keep
         their values under the time gate.
 
-    Both are applied to the explanation and to the listenable audio.
+    The power and the gate shape both the explanation and the listenable audio.
 
     Example (an untrained decoder on a two-layer black box)
     -------------------------------------------------------
