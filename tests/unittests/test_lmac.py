@@ -331,3 +331,24 @@ def test_a_per_class_decoder_explains_the_requested_class(tiny_adapter):
         assert torch.allclose(decided.mask[i], per_class[c][i])
     fast = explainer.listenable(wavs)
     assert torch.allclose(fast.mask, decided.mask, atol=1e-6)
+
+
+def test_lmac_brain_refuses_a_decoder_with_another_head_count_than_the_classifier(tiny_adapter, tmp_path):
+    """One mask head per class must match the classifier's classes; a one-head
+    decoder (the paper's) fits any classifier."""
+    from speechbrain_xai.brains.lmac import LMACBrain
+
+    n_freq = tiny_adapter.stft_config.n_freq
+    hparams = {k: None for k in LMACBrain.hparams_required}
+    hparams.update(layers=LAYERS, guided_target="clean")
+
+    def brain(num_classes):
+        dec = MaskDecoder([4, 8], n_freq=n_freq, hidden=4, num_classes=num_classes)
+        return LMACBrain(modules={"decoder": dec}, hparams=hparams, adapter=tiny_adapter,
+                         run_opts={"device": "cpu"})
+
+    with pytest.raises(ValueError, match=r"one head for each of 2 classes but the classifier has 3; "
+                                         r"set the decoder's num_classes to 3"):
+        brain(2)
+    assert brain(3).modules.decoder.num_classes == 3
+    assert brain(None).modules.decoder.num_classes is None
