@@ -276,6 +276,49 @@ def reference_set(adapter, unit, dataset, hparams: Mapping) -> ReferenceSet:
     return ReferenceSet(feats, starts, ids, unit_activations(adapter, unit, feats))
 
 
+@reads_hparams("n_reference", "output_folder", optional=("inversion_steps",))
+def invert_reference(generator, adapter, unit, reference: ReferenceSet, hparams: Mapping
+                     ) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """What the generator can make of the real excerpts the unit ranks highest
+    and lowest (the ``n_reference`` of each side, those the selection compares
+    the settings with): each is rebuilt by the generator
+    (:meth:`~speechbrain_xai.lobes.gan.SpectrogramGenerator.invert`,
+    ``inversion_steps`` steps, default 300) and the unit read on the rebuilds.
+    A unit far lower on the rebuilt top excerpts than on the real ones means
+    the generator cannot make what the unit responds to, whatever the search.
+    Writes ``<output_folder>/inverted_top.png`` (real and rebuilt, in turns).
+
+    Returns
+    -------
+    rebuilt : dict
+        ``{"top": [n, T, F], "bottom": [n, T, F]}`` (classifier domain).
+    report : dict
+        Per side: the unit's mean on the real excerpts and on the rebuilds,
+        and the mean reconstruction error (normalised domain).
+    """
+    n = min(hparams["n_reference"], len(reference.acts))
+    steps = int(hparams.get("inversion_steps", 300))
+    order = torch.argsort(reference.acts.cpu(), descending=True)
+    rebuilt, report = {}, {"excerpts": n, "steps": steps}
+    for side, rows in (("top", order[:n]), ("bottom", order[len(order) - n:])):
+        real = reference.feats[rows.to(reference.feats.device)]
+        z, error = generator.invert(real, steps=steps)
+        with torch.no_grad():
+            rebuilt[side] = generator(z)
+        report[side] = {"real_unit_mean": float(reference.acts[rows.to(reference.acts.device)].mean()),
+                        "rebuilt_unit_mean": float(unit_activations(adapter, unit, rebuilt[side]).mean()),
+                        "reconstruction_error_mean": float(error.mean())}
+    shown = min(8, n)
+    pairs = torch.stack([reference.feats[order[:shown].to(reference.feats.device)],
+                         rebuilt["top"][:shown]], dim=1).flatten(0, 1)
+    titles = [f"{kind} {i}" for i in range(shown) for kind in ("real", "rebuilt")]
+    hop_seconds = feature_hop_seconds(adapter) if adapter.feature_hop_length else None
+    run_on_main(save_excerpt_grid, args=[pairs.cpu(), os.path.join(hparams["output_folder"],
+                                                                   "inverted_top.png"), titles],
+                kwargs={"hop_seconds": hop_seconds})
+    return rebuilt, report
+
+
 @reads_hparams("num_seeds", "chunk_size", "results_folder", "run_input_baseline",
                "jitter_frames", "input_noise", "baseline_folder", "baseline_num_seeds",
                optional=("init_candidates",))
@@ -313,12 +356,15 @@ class PreparedSearch:
     summary: dict  # the start of summary.json
     # with init_candidates > 1: the samples the GAN search starts from, per direction
     candidate_starts: Dict[str, torch.Tensor] = field(default_factory=dict)
+    # with invert_reference: the generator's rebuilds of the real top / bottom excerpts
+    inverted: Dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 @reads_hparams("classifier", "generator", "generator_file", "unit", "am_steps", "am_lrs",
                "am_penalties", "directions", "n_reference",
                *reference_set.hparams_required, *maximizers.hparams_required,
-               optional=[k for k in maximizers.hparams_keys if k not in maximizers.hparams_required])
+               optional=[k for k in maximizers.hparams_keys if k not in maximizers.hparams_required]
+               + ["invert_reference", *invert_reference.hparams_keys])
 def prepare_search(hparams: Mapping, run_opts: Mapping, reference_dataset) -> PreparedSearch:
     """Step 1 of a search recipe: moves the classifier (``classifier``) to the
     run device; loads the generator (``generator`` with the weights of
@@ -328,7 +374,9 @@ def prepare_search(hparams: Mapping, run_opts: Mapping, reference_dataset) -> Pr
     samples the generator at one plain draw per seed (and, with
     ``init_candidates > 1``, at the search's chosen starts per direction);
     summarises the unit on real excerpts (top / bottom ``n_reference``) and
-    on those unoptimised samples.
+    on those unoptimised samples; with ``invert_reference`` (default off),
+    rebuilds those real excerpts with the generator (:func:`invert_reference`,
+    ``gan_inverted`` in the summary).
     """
     require_hparams(hparams, prepare_search, "prepare_search")
     adapter = hparams["classifier"].to(run_opts.get("device", "cpu"))
@@ -360,8 +408,12 @@ def prepare_search(hparams: Mapping, run_opts: Mapping, reference_dataset) -> Pr
         summary["init_candidates"] = gan.init_candidates
         summary["gan_start_unit_mean"] = {d: float(unit_activations(adapter, unit, f).mean())
                                           for d, f in candidate_starts.items()}
+    inverted = {}
+    if hparams.get("invert_reference", False):
+        inverted, summary["gan_inverted"] = invert_reference(generator, adapter, unit, reference,
+                                                             hparams)
     return PreparedSearch(adapter, reference, settings, runs, start_feats, summary,
-                          candidate_starts)
+                          candidate_starts, inverted)
 
 
 @reads_hparams("settings_per_batch", "checkpoint_every", "n_reference", "selection_layer",

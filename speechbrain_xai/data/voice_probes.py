@@ -165,7 +165,8 @@ def train_voice_probes(adapter, dataset, manifest: str, hparams: Mapping) -> Dic
 @reads_hparams("excerpt_frames", "n_reference")
 def probe_summary(probe: VoiceProbe, manifest: str, reference, start_feats: torch.Tensor,
                   hop_seconds: float, hparams: Mapping,
-                  candidate_starts: Optional[Mapping[str, torch.Tensor]] = None) -> dict:
+                  candidate_starts: Optional[Mapping[str, torch.Tensor]] = None,
+                  inverted: Optional[Mapping[str, torch.Tensor]] = None) -> dict:
     """A probe on real excerpts (ROC AUC; voice / no-voice means; the
     ``n_reference`` excerpts the unit ranks highest / lowest) and on the
     unoptimised generator samples.
@@ -189,6 +190,12 @@ def probe_summary(probe: VoiceProbe, manifest: str, reference, start_feats: torc
         ``{direction: [K, T, F]}``: the samples a search with several
         candidates per seed starts from (``gan_start_<direction>_mean`` and
         ``_voice_fraction`` are added).
+    inverted : dict, optional
+        ``{side: [n, T, F]}``: the generator's rebuilds of the real excerpts
+        the unit ranks highest / lowest
+        (:func:`speechbrain_xai.brains.am_search.invert_reference`;
+        ``gan_inverted_<side>_mean`` and ``_voice_fraction`` are added, to be
+        read against ``real_<side>_by_unit_mean``).
     """
     feats, starts, ids, acts = reference
     labels = voice_labels(manifest, ids, starts, hparams["excerpt_frames"], hop_seconds)
@@ -205,8 +212,10 @@ def probe_summary(probe: VoiceProbe, manifest: str, reference, start_feats: torc
             "real_bottom_by_unit_mean": float(scores[order[-n_ref:]].mean()),
             "gan_unoptimised_mean": float(start_scores.mean()),
             "gan_unoptimised_voice_fraction": float((start_scores > 0).float().mean())}
-    for direction, feats in (candidate_starts or {}).items():
+    generated = {**{f"gan_start_{d}": f for d, f in (candidate_starts or {}).items()},
+                 **{f"gan_inverted_{side}": f for side, f in (inverted or {}).items()}}
+    for name, feats in generated.items():
         scores = probe(feats)
-        out[f"gan_start_{direction}_mean"] = float(scores.mean())
-        out[f"gan_start_{direction}_voice_fraction"] = float((scores > 0).float().mean())
+        out[f"{name}_mean"] = float(scores.mean())
+        out[f"{name}_voice_fraction"] = float((scores > 0).float().mean())
     return out

@@ -102,6 +102,63 @@ class SpectrogramGenerator(nn.Module):
             raise ValueError(f"z must be [B, {self.latent_dim}], got {tuple(z.shape)}.")
         return self.denormalize(self.generate_normalized(z))
 
+    def invert(self, feats: torch.Tensor, steps: int = 300, lr: float = 0.05,
+               penalty: float = 1e-3, candidates: int = 64, seed: int = 0):
+        """The latents whose samples come closest to given excerpts.
+
+        A diagnostic of what the generator can make: if it cannot rebuild the
+        real excerpts a unit responds to, no search in its latent space will
+        find them. For each excerpt of ``feats`` ``[N, frames, n_mels]``
+        (classifier domain), the closest of ``candidates`` ``N(0, I)`` draws
+        (seeded by ``seed``) is refined by ``steps`` Adam steps on the mean
+        square error in the normalised domain plus ``penalty |z|^2``. Runs in
+        eval mode (BatchNorm must not mix excerpts); the weights are not
+        touched.
+
+        Returns
+        -------
+        z : torch.Tensor
+            ``[N, latent_dim]``.
+        error : torch.Tensor
+            ``[N]``: the final mean square error per excerpt in the normalised
+            domain (1.0: no better than the per-band means).
+
+        Example
+        -------
+        >>> gen = SpectrogramGenerator(latent_dim=8, frames=16, n_mels=16, channels=(8, 4))
+        >>> target = gen.eval()(torch.randn(3, 8)).detach()
+        >>> z, error = gen.invert(target, steps=200, lr=0.05, penalty=0.0)
+        >>> z.shape, bool(error.max() < 0.05)
+        (torch.Size([3, 8]), True)
+        """
+        if feats.dim() != 3 or tuple(feats.shape[1:]) != (self.frames, self.n_mels):
+            raise ValueError(f"Excerpts must be [N, {self.frames}, {self.n_mels}], "
+                             f"got {tuple(feats.shape)}.")
+        was_training = self.training
+        self.eval()
+        try:
+            dev = self.feat_mean.device
+            target = self.normalize(feats.to(dev)).detach()
+            g = torch.Generator().manual_seed(int(seed))
+            draws = torch.randn(int(candidates), self.latent_dim, generator=g).to(dev)
+            with torch.no_grad():
+                samples = self.generate_normalized(draws).flatten(1)
+                z = draws[torch.cdist(target.flatten(1), samples).argmin(1)].clone()
+            z.requires_grad_(True)
+            opt = torch.optim.Adam([z], lr=lr)
+            for _ in range(int(steps)):
+                with torch.enable_grad():
+                    loss = ((self.generate_normalized(z) - target).pow(2).mean((1, 2))
+                            + penalty * z.pow(2).sum(1))
+                    z.grad = torch.autograd.grad(loss.sum(), z)[0]  # the weights get no gradient
+                opt.step()
+            z = z.detach()
+            with torch.no_grad():
+                error = (self.generate_normalized(z) - target).pow(2).mean((1, 2))
+            return z, error
+        finally:
+            self.train(was_training)
+
 
 class SpectrogramDiscriminator(nn.Module):
     """Normalised excerpt ``[B, frames, n_mels]`` -> realness score ``[B]``.

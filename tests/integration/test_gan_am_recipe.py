@@ -94,6 +94,18 @@ def test_gan_then_search_write_generator_table_and_examples(debug_classifier, tm
     assert starts["max"] >= summary["gan_unoptimised_unit_mean"] >= starts["min"]
     assert starts["max"] > starts["min"]
     assert {"gan_start_max_mean", "gan_start_min_voice_fraction"} <= set(summary["probe"])
+    # the generator's rebuilds of the real excerpts the unit ranks highest and lowest (am.yaml:
+    # invert_reference): the unit and both probes read on them, and the picture
+    inverted = summary["gan_inverted"]
+    assert inverted["excerpts"] == 4 and inverted["steps"] == 5  # recipes.csv: --n_reference 4
+    assert inverted["top"]["real_unit_mean"] > inverted["bottom"]["real_unit_mean"]
+    assert inverted["top"]["real_unit_mean"] == pytest.approx(
+        summary["real_unit"]["max_top_mean"], rel=1e-5)
+    for side in ("top", "bottom"):
+        assert inverted[side]["reconstruction_error_mean"] > 0
+        for probe in ("probe", "vibrato_probe"):
+            assert 0 <= summary[probe][f"gan_inverted_{side}_voice_fraction"] <= 1
+    assert (am / "inverted_top.png").stat().st_size > 0
     n_settings = summary["grid"]["settings"]
     for run, folder in (("gan", am / "search"), ("input", am / "input_baseline")):
         table = (folder / "ranking.md").read_text().strip().splitlines()
@@ -106,6 +118,28 @@ def test_gan_then_search_write_generator_table_and_examples(debug_classifier, tm
                 assert 0 <= row[f"{probe}_positive_fraction"] <= 1
             assert (folder / f"{direction}_selected.png").is_file()
             assert (folder / f"{direction}_selected_0.wav").is_file()
+
+    # diagnose_gan.py: the same rebuilds (the inversion is seeded), plain draws and the best of
+    # each 64 of them by the unit, read by the unit and both probes
+    diag = tmp_path / "diag"
+    row = dict(ROWS["am_search.py"], Script="recipes/VocalMix/interpret/diagnose_gan.py")
+    run_recipe(row, data, diag, extra=["--classifier_source", source, "--generator_file",
+                                       str(gan / "generator.ckpt"), "--diagnosis_draws", "130"])
+    result = json.loads((diag / "diagnosis.json").read_text())
+    rows = result["rows"]
+    assert rows["rebuilt top"]["unit_mean"] == pytest.approx(
+        inverted["top"]["rebuilt_unit_mean"], rel=1e-4, abs=1e-4)
+    assert rows["real, top by the unit"]["unit_mean"] == pytest.approx(
+        inverted["top"]["real_unit_mean"], rel=1e-5)
+    assert rows["plain draws"]["excerpts"] == 130
+    assert rows["best of 64 draws by the unit"]["excerpts"] == 2  # two whole blocks of 64
+    assert rows["best of 64 draws by the unit"]["unit_mean"] >= rows["plain draws"]["unit_mean"]
+    for probe in ("probe", "vibrato_probe"):
+        assert result["halfway"][probe] == pytest.approx(result["real"][probe]["real_voice_mean"] / 2)
+        for r in rows.values():
+            assert r[probe]["halfway_fraction"] <= r[probe]["voice_fraction"] or result["halfway"][probe] < 0
+    table = (diag / "diagnosis.md").read_text().splitlines()
+    assert len(table) == 2 + len(rows) and table[2].startswith("| real, top by the unit | 4 |")
 
 
 def test_voice_focus_cuts_voice_clips_to_their_voice_interval(debug_classifier):

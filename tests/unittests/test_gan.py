@@ -50,6 +50,37 @@ def _brain(tiny_adapter, folder, epochs):
     return brain, data
 
 
+def test_inversion_rebuilds_what_the_generator_makes_and_leaves_it_untouched():
+    torch.manual_seed(0)
+    gen = SpectrogramGenerator(latent_dim=8, frames=16, n_mels=16, channels=(16, 8))
+    gen.set_feature_stats(torch.linspace(-5, 5, 16), torch.full((16,), 3.0))
+    gen.train()
+    weights = {k: v.clone() for k, v in gen.state_dict().items()}
+    with torch.no_grad():
+        made = gen.eval()(torch.randn(4, 8)).detach()  # excerpts the generator can make
+    gen.train()
+    z, error = gen.invert(made, steps=300, lr=0.05, penalty=0.0, candidates=16)
+    _, start_error = gen.invert(made, steps=0, candidates=16)  # the closest draw alone
+    assert z.shape == (4, 8) and error.shape == (4,)
+    assert bool((error < 0.02).all()) and bool((error < start_error).all())
+    with torch.no_grad():
+        rebuilt = gen.eval()(z)
+    assert float((gen.normalize(rebuilt) - gen.normalize(made)).pow(2).mean()) == pytest.approx(
+        float(error.mean()), rel=1e-4)
+    # the weights (BatchNorm statistics included) are untouched and the mode comes back
+    gen.train()
+    gen.invert(made, steps=3)
+    assert gen.training
+    assert all(torch.equal(v, weights[k]) for k, v in gen.state_dict().items())
+    assert all(p.grad is None for p in gen.parameters())
+    # what it cannot make: noise far from its samples is rebuilt badly
+    noise = gen.denormalize(3 * torch.randn(4, 16, 16))
+    _, noise_error = gen.invert(noise, steps=300, lr=0.05, penalty=0.0, candidates=16)
+    assert bool((noise_error > 10 * error.max()).all())
+    with pytest.raises(ValueError, match=r"\[N, 16, 16\]"):
+        gen.invert(torch.zeros(2, 8, 16))
+
+
 def test_gan_brain_trains_with_two_checkpointed_optimisers_and_resumes(tiny_adapter, tmp_path):
     brain, data = _brain(tiny_adapter, tmp_path, epochs=1)
     brain.compute_feature_stats(data, {"batch_size": 4})

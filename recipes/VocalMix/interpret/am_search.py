@@ -52,5 +52,6 @@ if __name__ == "__main__":
     for name, probe in probes.items():
         search.summary[name] = probe_summary(probe, manifests[split], search.reference,
                                              search.start_feats, feature_hop_seconds(search.adapter),
-                                             hparams, search.candidate_starts)
+                                             hparams, search.candidate_starts,
+                                             search.inverted)
     run_searches(search, hparams, run_opts, score_fn=probes)
