@@ -264,6 +264,14 @@ class ReferenceSet(NamedTuple):
     ids: List[str]  # clip id of each excerpt
     acts: torch.Tensor  # (N,) the unit's activations
 
+    def extreme_rows(self, n: int) -> Dict[str, torch.Tensor]:
+        """Row indices (CPU) of the ``n`` excerpts the unit ranks highest
+        (``"top"``, highest first) and lowest (``"bottom"``, in the same
+        descending order); ``n`` is capped at the number of excerpts."""
+        order = torch.argsort(self.acts.cpu(), descending=True)
+        n = min(int(n), len(order))
+        return {"top": order[:n], "bottom": order[len(order) - n:]}
+
 
 @reads_hparams("excerpt_frames", "reference_excerpts_per_clip", "dataloader_opts")
 def reference_set(adapter, unit, dataset, hparams: Mapping) -> ReferenceSet:
@@ -296,11 +304,11 @@ def invert_reference(generator, adapter, unit, reference: ReferenceSet, hparams:
         Per side: the unit's mean on the real excerpts and on the rebuilds,
         and the mean reconstruction error (normalised domain).
     """
-    n = min(hparams["n_reference"], len(reference.acts))
+    extremes = reference.extreme_rows(hparams["n_reference"])
+    n = len(extremes["top"])
     steps = int(hparams.get("inversion_steps", 300))
-    order = torch.argsort(reference.acts.cpu(), descending=True)
     rebuilt, report = {}, {"excerpts": n, "steps": steps}
-    for side, rows in (("top", order[:n]), ("bottom", order[len(order) - n:])):
+    for side, rows in extremes.items():
         real = reference.feats[rows.to(reference.feats.device)]
         z, error = generator.invert(real, steps=steps)
         with torch.no_grad():
@@ -309,7 +317,7 @@ def invert_reference(generator, adapter, unit, reference: ReferenceSet, hparams:
                         "rebuilt_unit_mean": float(unit_activations(adapter, unit, rebuilt[side]).mean()),
                         "reconstruction_error_mean": float(error.mean())}
     shown = min(8, n)
-    pairs = torch.stack([reference.feats[order[:shown].to(reference.feats.device)],
+    pairs = torch.stack([reference.feats[extremes["top"][:shown].to(reference.feats.device)],
                          rebuilt["top"][:shown]], dim=1).flatten(0, 1)
     titles = [f"{kind} {i}" for i in range(shown) for kind in ("real", "rebuilt")]
     hop_seconds = feature_hop_seconds(adapter) if adapter.feature_hop_length else None

@@ -49,13 +49,14 @@ def draws(generator, count, seed, chunk=512):
 
 
 def row(adapter, unit, probes, halfway, feats):
-    """The unit's mean and, per probe, the mean, share above 0 and share past halfway."""
+    """The unit's mean and, per probe, the mean, share above 0 and share past
+    halfway; and the probes' scores ``{name: [N]}``."""
     out = {"excerpts": len(feats), "unit_mean": float(unit_activations(adapter, unit, feats).mean())}
-    for name, probe in probes.items():
-        scores = probe(feats)
-        out[name] = {"mean": float(scores.mean()), "voice_fraction": float((scores > 0).float().mean()),
-                     "halfway_fraction": float((scores >= halfway[name]).float().mean())}
-    return out
+    scores = {name: probe(feats) for name, probe in probes.items()}
+    for name, s in scores.items():
+        out[name] = {"mean": float(s.mean()), "voice_fraction": float((s > 0).float().mean()),
+                     "halfway_fraction": float((s >= halfway[name]).float().mean())}
+    return out, scores
 
 
 def markdown(rows, halfway):
@@ -87,25 +88,25 @@ if __name__ == "__main__":
             for name, probe in probes.items()}
     halfway = {name: s["real_voice_mean"] / 2 for name, s in real.items()}
 
-    order = torch.argsort(search.reference.acts.cpu(), descending=True)
-    n = search.summary["gan_inverted"]["excerpts"]
+    extremes = search.reference.extreme_rows(hparams["n_reference"])  # as the rebuilds'
     ref = search.reference.feats
     samples = draws(generator, hparams["diagnosis_draws"], hparams["seed"])
     acts = unit_activations(adapter, unit, samples)
     blocks = len(samples) // 64
     best = acts[:blocks * 64].view(blocks, 64).argmax(1) + 64 * torch.arange(blocks, device=acts.device)
-    sets = {"real, top by the unit": ref[order[:n].to(ref.device)],
-            "real, bottom by the unit": ref[order[len(order) - n:].to(ref.device)],
+    sets = {"real, top by the unit": ref[extremes["top"].to(ref.device)],
+            "real, bottom by the unit": ref[extremes["bottom"].to(ref.device)],
             "rebuilt top": search.inverted["top"], "rebuilt bottom": search.inverted["bottom"],
             "plain draws": samples}
     if blocks:
         sets["best of 64 draws by the unit"] = samples[best]
-    rows = {label: row(adapter, unit, probes, halfway, feats) for label, feats in sets.items()}
+    rows, scores = {}, {}
+    for label, feats in sets.items():
+        rows[label], scores[label] = row(adapter, unit, probes, halfway, feats)
     result = {"halfway": halfway, "real": real, "inversion": search.summary["gan_inverted"],
               "rows": rows,
-              "draw_quantiles": {name: {str(q): float(probe(samples).quantile(q))
-                                        for q in (0.5, 0.9, 0.99)}
-                                 for name, probe in probes.items()}}
+              "draw_quantiles": {name: {str(q): float(s.quantile(q)) for q in (0.5, 0.9, 0.99)}
+                                 for name, s in scores["plain draws"].items()}}
     if sb.utils.distributed.if_main_process():
         write_json(os.path.join(hparams["output_folder"], "diagnosis.json"), result, indent=1)
         table = markdown(rows, halfway)
